@@ -1,0 +1,86 @@
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { toIso } from "../schemas/common";
+import type { Db } from "./client";
+import { links, type LinkRow } from "./schema";
+
+export type NewLink = Omit<LinkRow, "clicks" | "uniqueClicks" | "previews" | "bots" | "conversions" | "revenue">;
+
+export function serializeLink(row: NewLink & Partial<LinkRow>, origin: string) {
+  return {
+    id: row.id,
+    code: row.code,
+    shortUrl: `${origin}/${row.code}`,
+    url: row.url,
+    campaignId: row.campaignId,
+    variant: row.variant,
+    messageId: row.messageId,
+    externalId: row.externalId,
+    utm: row.utm,
+    disabled: row.disabledAt !== null,
+    createdAt: toIso(row.createdAt)!,
+    updatedAt: toIso(row.updatedAt)!,
+    expiresAt: toIso(row.expiresAt),
+    clicks: row.clicks ?? 0,
+    uniqueClicks: row.uniqueClicks ?? 0,
+    previews: row.previews ?? 0,
+    bots: row.bots ?? 0,
+    conversions: row.conversions ?? 0,
+    revenue: row.revenue ?? 0,
+  };
+}
+
+export function isUniqueViolation(err: unknown, column: string): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e.message.includes(`UNIQUE constraint failed: ${column}`)) return true;
+  }
+  return false;
+}
+
+export async function findLinkByCode(db: Db, workspaceId: string, code: string): Promise<LinkRow | null> {
+  const [row] = await db
+    .select()
+    .from(links)
+    .where(and(eq(links.code, code), eq(links.workspaceId, workspaceId)))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function listLinks(
+  db: Db,
+  query: { workspaceId: string; campaignId?: string; beforeRowid: number | null; limit: number },
+) {
+  return db
+    .select({ link: links, rowid: sql<number>`${links}.rowid` })
+    .from(links)
+    .where(
+      and(
+        eq(links.workspaceId, query.workspaceId),
+        query.campaignId ? eq(links.campaignId, query.campaignId) : undefined,
+        query.beforeRowid === null ? undefined : lt(sql`${links}.rowid`, query.beforeRowid),
+      ),
+    )
+    .orderBy(desc(sql`${links}.rowid`))
+    .limit(query.limit + 1);
+}
+
+const BULK_CHUNK = 500;
+
+const BULK_INSERT_SQL = `INSERT INTO links
+  (id, workspace_id, code, url, campaign_id, variant, contact_hash, message_id, external_id, utm,
+   expires_at, disabled_at, created_at, updated_at)
+SELECT value->>'id', value->>'workspaceId', value->>'code', value->>'url', value->>'campaignId',
+  value->>'variant', value->>'contactHash', value->>'messageId', value->>'externalId',
+  json_extract(value, '$.utm'), value->>'expiresAt', NULL, value->>'createdAt', value->>'updatedAt'
+FROM json_each(?1)`;
+
+/**
+ * Inserts many links in one atomic D1 batch. Each statement carries a chunk of rows as one JSON
+ * parameter, since D1 binds at most 100 parameters per statement.
+ */
+export async function insertLinksAtomically(d1: D1Database, rows: NewLink[]): Promise<void> {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += BULK_CHUNK) {
+    statements.push(d1.prepare(BULK_INSERT_SQL).bind(JSON.stringify(rows.slice(i, i + BULK_CHUNK))));
+  }
+  await d1.batch(statements);
+}

@@ -1,0 +1,143 @@
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Times are stored as epoch milliseconds (UTC) so that range scans and rollups compare integers.
+
+export type WorkspaceSettings = {
+  clickIdParam: string;
+  attributionWindowDays: number;
+  clickDedupSeconds: number;
+  allowedOrigins: string[];
+  retentionDays: number;
+  ga4MeasurementId: string | null;
+};
+
+/** Third-party secrets, stored only as one AES-GCM blob keyed by DATA_KEY. */
+export type WorkspaceSecrets = {
+  whatsappAppSecret?: string;
+  whatsappVerifyToken?: string;
+  ga4ApiSecret?: string;
+};
+
+export type ApiScope = "links:write" | "events:write" | "reports:read" | "admin";
+
+export type Utm = Partial<Record<"source" | "medium" | "campaign" | "content" | "term", string>>;
+
+export const workspaces = sqliteTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  publishableKey: text("publishable_key").notNull().unique(),
+  settings: text("settings", { mode: "json" }).$type<WorkspaceSettings>().notNull(),
+  secrets: text("secrets"),
+  createdAt: integer("created_at").notNull(),
+});
+export type WorkspaceRow = typeof workspaces.$inferSelect;
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id),
+    name: text("name").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<ApiScope[]>().notNull(),
+    // SHA-256 of the key: the key itself is shown once and never stored.
+    keyHash: text("key_hash").notNull().unique(),
+    hint: text("hint").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("api_keys_workspace").on(t.workspaceId)],
+);
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export const campaigns = sqliteTable(
+  "campaigns",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id),
+    name: text("name").notNull(),
+    variants: text("variants", { mode: "json" }).$type<string[]>().notNull(),
+    template: text("template"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("campaigns_workspace").on(t.workspaceId)],
+);
+export type CampaignRow = typeof campaigns.$inferSelect;
+
+export const links = sqliteTable(
+  "links",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id),
+    // Codes are global: the redirect is `GET /:code` with no workspace in the path.
+    code: text("code").notNull(),
+    url: text("url").notNull(),
+    campaignId: text("campaign_id").references(() => campaigns.id),
+    variant: text("variant"),
+    contactHash: text("contact_hash"),
+    messageId: text("message_id"),
+    externalId: text("external_id"),
+    utm: text("utm", { mode: "json" }).$type<Utm>(),
+    expiresAt: integer("expires_at"),
+    disabledAt: integer("disabled_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    // Live counters, kept by triggers on `clicks` so that a replayed insert cannot count twice.
+    clicks: integer("clicks").notNull().default(0),
+    uniqueClicks: integer("unique_clicks").notNull().default(0),
+    previews: integer("previews").notNull().default(0),
+    bots: integer("bots").notNull().default(0),
+    conversions: integer("conversions").notNull().default(0),
+    revenue: real("revenue").notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex("links_code").on(t.code),
+    // Listing pages walk these indexes by rowid (SQLite appends it to every index entry).
+    index("links_workspace").on(t.workspaceId),
+    index("links_campaign").on(t.campaignId),
+    index("links_message").on(t.workspaceId, t.messageId),
+  ],
+);
+export type LinkRow = typeof links.$inferSelect;
+
+export type ClickKind = "click" | "preview" | "bot";
+
+export const clicks = sqliteTable(
+  "clicks",
+  {
+    // The click id handed to the destination as `?<clickIdParam>=`.
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    linkId: text("link_id").notNull(),
+    campaignId: text("campaign_id"),
+    variant: text("variant"),
+    messageId: text("message_id"),
+    contactHash: text("contact_hash"),
+    kind: text("kind").$type<ClickKind>().notNull(),
+    isUnique: integer("is_unique", { mode: "boolean" }).notNull().default(false),
+    // HMAC of (ip, user agent) under a salt that rotates daily; the IP itself is never stored.
+    visitorHash: text("visitor_hash"),
+    occurredAt: integer("occurred_at").notNull(),
+    country: text("country"),
+    deviceType: text("device_type"),
+    os: text("os"),
+    browser: text("browser"),
+    referrerHost: text("referrer_host"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [
+    index("clicks_dedup").on(t.linkId, t.visitorHash, t.occurredAt),
+    index("clicks_workspace_time").on(t.workspaceId, t.occurredAt),
+    index("clicks_contact")
+      .on(t.contactHash, t.occurredAt)
+      .where(sql`contact_hash IS NOT NULL`),
+  ],
+);
+export type ClickRow = typeof clicks.$inferSelect;

@@ -1,0 +1,75 @@
+import { eq } from "drizzle-orm";
+import { decryptJson, encryptJson } from "../lib/crypto";
+import { toIso } from "../schemas/common";
+import type { SettingsInput } from "../schemas/workspaces";
+import type { Db } from "./client";
+import { workspaces, type WorkspaceRow, type WorkspaceSecrets, type WorkspaceSettings } from "./schema";
+
+export const defaultSettings: WorkspaceSettings = {
+  clickIdParam: "wa_cid",
+  attributionWindowDays: 7,
+  clickDedupSeconds: 3600,
+  allowedOrigins: [],
+  retentionDays: 400,
+  ga4MeasurementId: null,
+};
+
+export async function readSecrets(dataKey: string, row: Pick<WorkspaceRow, "secrets">): Promise<WorkspaceSecrets> {
+  return row.secrets ? decryptJson<WorkspaceSecrets>(dataKey, row.secrets) : {};
+}
+
+/** Applies a settings patch: secrets go into the encrypted blob, `null` clears a section. */
+export async function mergeSettings(
+  dataKey: string,
+  current: Pick<WorkspaceRow, "settings" | "secrets">,
+  patch: SettingsInput,
+): Promise<Pick<WorkspaceRow, "settings" | "secrets">> {
+  const { whatsapp, ga4, ...plain } = patch;
+  const settings: WorkspaceSettings = { ...current.settings, ...plain };
+  const secrets = await readSecrets(dataKey, current);
+  if (whatsapp === null) {
+    delete secrets.whatsappAppSecret;
+    delete secrets.whatsappVerifyToken;
+  } else if (whatsapp) {
+    if (whatsapp.appSecret !== undefined) secrets.whatsappAppSecret = whatsapp.appSecret;
+    if (whatsapp.verifyToken !== undefined) secrets.whatsappVerifyToken = whatsapp.verifyToken;
+  }
+  if (ga4 === null) {
+    settings.ga4MeasurementId = null;
+    delete secrets.ga4ApiSecret;
+  } else if (ga4) {
+    if (ga4.measurementId !== undefined) settings.ga4MeasurementId = ga4.measurementId;
+    if (ga4.apiSecret !== undefined) secrets.ga4ApiSecret = ga4.apiSecret;
+  }
+  const hasSecrets = Object.keys(secrets).length > 0;
+  return { settings, secrets: hasSecrets ? await encryptJson(dataKey, secrets) : null };
+}
+
+/** The public view of a workspace: secrets appear only as whether they are set. */
+export async function serializeWorkspace(dataKey: string, row: WorkspaceRow) {
+  const secrets = await readSecrets(dataKey, row);
+  const { ga4MeasurementId, ...settings } = row.settings;
+  return {
+    id: row.id,
+    name: row.name,
+    publishableKey: row.publishableKey,
+    settings: {
+      ...settings,
+      whatsapp: {
+        appSecretSet: Boolean(secrets.whatsappAppSecret),
+        verifyTokenSet: Boolean(secrets.whatsappVerifyToken),
+      },
+      ga4: {
+        measurementId: ga4MeasurementId,
+        apiSecretSet: Boolean(secrets.ga4ApiSecret),
+        enabled: Boolean(ga4MeasurementId && secrets.ga4ApiSecret),
+      },
+    },
+    createdAt: toIso(row.createdAt)!,
+  };
+}
+
+export async function findWorkspace(db: Db, id: string) {
+  const [row] = await db.select().from(workspaces).where(eq(workspaces.id, id)).limit(1);
+  return row ?? null;
+}

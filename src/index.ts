@@ -1,0 +1,66 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { createDb } from "./db/client";
+import { ApiError, handleError, handleNotFound } from "./errors";
+import { createRouter } from "./lib/openapi";
+import { handleQueue, type QueueMessage } from "./queue";
+import { apiKeyRoutes } from "./routes/api-keys";
+import { campaignRoutes } from "./routes/campaigns";
+import { linkRoutes } from "./routes/links";
+import { redirectRoutes } from "./routes/redirect";
+import { workspaceRoutes } from "./routes/workspaces";
+import { handleScheduled } from "./scheduled";
+import type { AppEnv } from "./types";
+
+// A bulk request of 10,000 recipients fits comfortably; anything larger is refused before parsing.
+const MAX_API_BODY_BYTES = 10 * 1024 * 1024;
+
+const api = createRouter();
+api.use(
+  bodyLimit({
+    maxSize: MAX_API_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("payload_too_large", `Request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`);
+    },
+  }),
+);
+api.route("/", workspaceRoutes);
+api.route("/", apiKeyRoutes);
+api.route("/", campaignRoutes);
+api.route("/", linkRoutes);
+api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+  type: "http",
+  scheme: "bearer",
+  description: "An API key",
+});
+api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+  type: "http",
+  scheme: "bearer",
+  description: "The ADMIN_TOKEN secret",
+});
+api.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "chatfunnel",
+    version: "1.0.0",
+    description: "Link tracking and attribution for WhatsApp Business campaigns.",
+  },
+});
+
+const app = new Hono<AppEnv>();
+app.use(requestId());
+app.use(async function attachDb(c, next) {
+  c.set("db", createDb(c.env.DB));
+  await next();
+});
+app.route("/api/v1", api);
+app.route("/", redirectRoutes);
+app.onError(handleError);
+app.notFound(handleNotFound);
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env) => handleQueue(batch, env),
+  scheduled: (controller, env) => handleScheduled(controller, env),
+} satisfies ExportedHandler<Env, QueueMessage>;

@@ -1,0 +1,32 @@
+import { parsePhoneNumberFromString } from "libphonenumber-js/min";
+import { hmacSha256Hex } from "./crypto";
+
+// Business-scoped user ids (`user.…`, or a country prefix such as `US.…`), sent by WhatsApp
+// instead of a number for users who adopted usernames.
+const BSUID = /^(?:user|[A-Z]{2})\.[A-Za-z0-9._:-]{1,200}$/;
+
+export type ContactCheck = { ok: true; id: string } | { ok: false; reason: string };
+
+/**
+ * A contact is a phone number in any common format (normalised to E.164) or a BSUID. Numbers must
+ * carry their country code, as WhatsApp's `wa_id` does: `+44 20 7946 0958`, `0044…`, `447946…`.
+ */
+export function normalizeContact(input: string): ContactCheck {
+  const value = input.trim();
+  if (BSUID.test(value)) return { ok: true, id: value };
+  const international = value.replace(/^00/, "+").replace(/^(?=\d)/, "+");
+  if (!/^\+[\d\s().\-/]{6,30}$/.test(international)) {
+    return {
+      ok: false,
+      reason: "A phone number with country code (e.g. +14155550123) or a WhatsApp business-scoped user id (user.…)",
+    };
+  }
+  const phone = parsePhoneNumberFromString(international);
+  if (!phone?.isPossible()) return { ok: false, reason: "Not a possible phone number for its country code" };
+  return { ok: true, id: phone.number };
+}
+
+/** The only form in which a contact is stored: HMAC-SHA256 under PII_PEPPER. */
+export function hashContact(pepper: string, contactId: string): Promise<string> {
+  return hmacSha256Hex(pepper, contactId);
+}

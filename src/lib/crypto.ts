@@ -1,0 +1,79 @@
+const encoder = new TextEncoder();
+
+function toHex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function fromBase64(value: string): Uint8Array {
+  return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+}
+
+export async function sha256Hex(value: string): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
+}
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function importHmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+export async function hmacSha256Hex(secret: string, message: string | ArrayBuffer): Promise<string> {
+  const data = typeof message === "string" ? encoder.encode(message) : message;
+  return toHex(await crypto.subtle.sign("HMAC", await importHmacKey(secret), data));
+}
+
+/**
+ * Compares two secrets in constant time. Both sides are hashed first so that neither
+ * their contents nor their lengths leak through timing.
+ */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [ha, hb] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(a)),
+    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+  ]);
+  return crypto.subtle.timingSafeEqual(ha, hb);
+}
+
+const aesKeys = new Map<string, Promise<CryptoKey>>();
+
+function importDataKey(dataKey: string): Promise<CryptoKey> {
+  let key = aesKeys.get(dataKey);
+  if (!key) {
+    const raw = fromBase64(dataKey);
+    if (raw.length !== 32) throw new Error("DATA_KEY must be 32 bytes, base64-encoded");
+    key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+    aesKeys.set(dataKey, key);
+  }
+  return key;
+}
+
+/** AES-256-GCM; the output is `v1.<base64 iv>.<base64 ciphertext>` so the scheme can change later. */
+export async function encryptJson(dataKey: string, value: unknown): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const plaintext = encoder.encode(JSON.stringify(value));
+  const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await importDataKey(dataKey), plaintext);
+  return `v1.${toBase64(iv)}.${toBase64(new Uint8Array(ciphertext))}`;
+}
+
+export async function decryptJson<T>(dataKey: string, sealed: string): Promise<T> {
+  const [version, iv, ciphertext] = sealed.split(".");
+  if (version !== "v1" || !iv || !ciphertext) throw new Error("Unknown sealed value format");
+  const plaintext = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64(iv) },
+    await importDataKey(dataKey),
+    fromBase64(ciphertext),
+  );
+  return JSON.parse(new TextDecoder().decode(plaintext)) as T;
+}

@@ -1,0 +1,101 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { apiKeyHint, serializeApiKey } from "../db/api-keys";
+import { apiKeys } from "../db/schema";
+import { ApiError } from "../errors";
+import { sha256Hex } from "../lib/crypto";
+import { newApiKey, newId } from "../lib/ids";
+import { createRouter } from "../lib/openapi";
+import { requireApiKey } from "../middleware/auth";
+import { ApiKeyList, CreateApiKeyBody, CreatedApiKey } from "../schemas/api-keys";
+import {
+  bearerSecurity,
+  decodeCursor,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  ListQuery,
+  toPage,
+} from "../schemas/common";
+
+export const apiKeyRoutes = createRouter();
+
+const admin = { security: bearerSecurity, middleware: [requireApiKey("admin")], tags: ["API keys"] };
+
+apiKeyRoutes.openapi(
+  createRoute({
+    ...admin,
+    method: "post",
+    path: "/api-keys",
+    summary: "Create an API key with scopes; the key is shown once",
+    request: jsonBody(CreateApiKeyBody),
+    responses: { 201: jsonResponse(CreatedApiKey, "The new key"), ...errorResponses(400, 401, 403, 415) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const key = newApiKey();
+    const row = {
+      id: newId("key"),
+      workspaceId: c.var.auth.workspace.id,
+      name: body.name,
+      scopes: body.scopes,
+      keyHash: await sha256Hex(key),
+      hint: apiKeyHint(key),
+      createdAt: Date.now(),
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await c.var.db.insert(apiKeys).values(row);
+    return c.json({ ...serializeApiKey(row), key }, 201);
+  },
+);
+
+apiKeyRoutes.openapi(
+  createRoute({
+    ...admin,
+    method: "get",
+    path: "/api-keys",
+    summary: "List the workspace's active API keys (never the keys themselves)",
+    request: { query: ListQuery },
+    responses: { 200: jsonResponse(ApiKeyList, "Active keys, newest first"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => {
+    const { cursor, limit } = c.req.valid("query");
+    const after = decodeCursor(cursor);
+    const rows = await c.var.db
+      .select({ key: apiKeys, rowid: sql<number>`${apiKeys}.rowid` })
+      .from(apiKeys)
+      .where(
+        and(
+          eq(apiKeys.workspaceId, c.var.auth.workspace.id),
+          isNull(apiKeys.revokedAt),
+          after === null ? undefined : lt(sql`${apiKeys}.rowid`, after),
+        ),
+      )
+      .orderBy(desc(sql`${apiKeys}.rowid`))
+      .limit(limit + 1);
+    const page = toPage(rows, limit);
+    return c.json({ apiKeys: page.items.map((r) => serializeApiKey(r.key)), nextCursor: page.nextCursor }, 200);
+  },
+);
+
+apiKeyRoutes.openapi(
+  createRoute({
+    ...admin,
+    method: "delete",
+    path: "/api-keys/{id}",
+    summary: "Revoke an API key",
+    request: { params: z.object({ id: z.string().max(64) }) },
+    responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const revoked = await c.var.db
+      .update(apiKeys)
+      .set({ revokedAt: Date.now() })
+      .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, c.var.auth.workspace.id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    if (revoked.length === 0) throw new ApiError("not_found", `No active API key ${id} in this workspace.`);
+    return c.body(null, 204);
+  },
+);

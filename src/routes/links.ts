@@ -1,0 +1,251 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { findCampaign } from "../db/campaigns";
+import {
+  findLinkByCode,
+  insertLinksAtomically,
+  isUniqueViolation,
+  listLinks,
+  serializeLink,
+  type NewLink,
+} from "../db/links";
+import { links, type CampaignRow } from "../db/schema";
+import { ApiError, type ErrorIssue } from "../errors";
+import { hashContact } from "../lib/contact";
+import { newId, newLinkCode } from "../lib/ids";
+import { forgetRedirectTarget } from "../lib/link-cache";
+import { createRouter } from "../lib/openapi";
+import { requireApiKey } from "../middleware/auth";
+import { bearerSecurity, decodeCursor, errorResponses, jsonBody, jsonResponse, toPage } from "../schemas/common";
+import {
+  BulkLinksBody,
+  BulkLinksResult,
+  CreateLinkBody,
+  Link,
+  LinkList,
+  LinkListQuery,
+  linkCode,
+  UpdateLinkBody,
+} from "../schemas/links";
+
+export const linkRoutes = createRouter();
+
+const common = { security: bearerSecurity, tags: ["Links"] };
+const write = { ...common, middleware: [requireApiKey("links:write")] };
+const read = { ...common, middleware: [requireApiKey("links:write", "reports:read")] };
+const codeParam = z.object({ code: linkCode });
+const CODE_ATTEMPTS = 3;
+
+async function resolveCampaign(db: Db, workspaceId: string, id: string | undefined) {
+  if (id === undefined) return null;
+  const campaign = await findCampaign(db, workspaceId, id);
+  if (!campaign)
+    throw new ApiError("invalid_request", "The request is invalid; see issues.", [
+      { path: ["campaignId"], message: "No such campaign in this workspace" },
+    ]);
+  return campaign;
+}
+
+function variantIssue(
+  campaign: CampaignRow | null,
+  variant: string | undefined,
+  path: ErrorIssue["path"],
+): ErrorIssue | null {
+  if (variant === undefined) return null;
+  if (!campaign) return { path, message: "A variant needs a campaignId" };
+  if (campaign.variants.length > 0 && !campaign.variants.includes(variant)) {
+    return { path, message: `Not a variant of this campaign (${campaign.variants.join(", ")})` };
+  }
+  return null;
+}
+
+linkRoutes.openapi(
+  createRoute({
+    ...write,
+    method: "post",
+    path: "/links",
+    summary: "Create a tracked short link",
+    request: jsonBody(CreateLinkBody),
+    responses: { 201: jsonResponse(Link, "The link"), ...errorResponses(400, 401, 403, 409, 415) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const workspaceId = c.var.auth.workspace.id;
+    const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
+    const issue = variantIssue(campaign, body.variant, ["variant"]);
+    if (issue) throw new ApiError("invalid_request", "The request is invalid; see issues.", [issue]);
+    const now = Date.now();
+    const row: NewLink = {
+      id: newId("lnk"),
+      workspaceId,
+      code: body.code ?? newLinkCode(),
+      url: body.url,
+      campaignId: campaign?.id ?? null,
+      variant: body.variant ?? null,
+      contactHash: body.contact ? await hashContact(c.env.PII_PEPPER, body.contact) : null,
+      messageId: body.messageId ?? null,
+      externalId: body.externalId ?? null,
+      utm: body.utm ?? null,
+      expiresAt: body.expiresAt ?? null,
+      disabledAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await c.var.db.insert(links).values(row);
+        break;
+      } catch (err) {
+        if (!isUniqueViolation(err, "links.code")) throw err;
+        if (body.code) throw new ApiError("conflict", `The code "${body.code}" is already taken.`);
+        if (attempt >= CODE_ATTEMPTS) throw err;
+        row.code = newLinkCode();
+      }
+    }
+    await forgetRedirectTarget(row.code);
+    return c.json(serializeLink(row, new URL(c.req.url).origin), 201);
+  },
+);
+
+linkRoutes.openapi(
+  createRoute({
+    ...write,
+    method: "post",
+    path: "/links/bulk",
+    summary: "Create one link per recipient (up to 10,000), all or nothing",
+    request: jsonBody(BulkLinksBody),
+    responses: {
+      201: jsonResponse(BulkLinksResult, "The links, in input order"),
+      ...errorResponses(400, 401, 403, 413, 415),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const workspaceId = c.var.auth.workspace.id;
+    const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
+    const issues = [
+      variantIssue(campaign, body.variant, ["variant"]),
+      ...body.recipients.map((r, i) => variantIssue(campaign, r.variant, ["recipients", i, "variant"])),
+    ].filter((issue): issue is ErrorIssue => issue !== null);
+    if (issues.length > 0) throw new ApiError("invalid_request", "No link was created; see issues.", issues);
+
+    const now = Date.now();
+    const contactHashes = await Promise.all(body.recipients.map((r) => hashContact(c.env.PII_PEPPER, r.contact)));
+    const rows: NewLink[] = body.recipients.map((r, i) => ({
+      id: newId("lnk"),
+      workspaceId,
+      code: newLinkCode(),
+      url: r.url ?? body.url,
+      campaignId: body.campaignId,
+      variant: r.variant ?? body.variant ?? null,
+      contactHash: contactHashes[i],
+      messageId: r.messageId ?? null,
+      externalId: r.externalId ?? null,
+      utm: body.utm ?? null,
+      expiresAt: body.expiresAt ?? null,
+      disabledAt: null,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await insertLinksAtomically(c.env.DB, rows);
+        break;
+      } catch (err) {
+        // A generated code met an existing one: the batch rolled back, so draw new codes and retry.
+        if (!isUniqueViolation(err, "links.code") || attempt >= CODE_ATTEMPTS) throw err;
+        for (const row of rows) row.code = newLinkCode();
+      }
+    }
+    const origin = new URL(c.req.url).origin;
+    return c.json({ links: rows.map((row) => serializeLink(row, origin)) }, 201);
+  },
+);
+
+linkRoutes.openapi(
+  createRoute({
+    ...read,
+    method: "get",
+    path: "/links",
+    summary: "List links with their live counters, newest first",
+    request: { query: LinkListQuery },
+    responses: { 200: jsonResponse(LinkList, "A page of links"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => {
+    const { campaignId, cursor, limit } = c.req.valid("query");
+    const rows = await listLinks(c.var.db, {
+      workspaceId: c.var.auth.workspace.id,
+      campaignId,
+      beforeRowid: decodeCursor(cursor),
+      limit,
+    });
+    const page = toPage(rows, limit);
+    const origin = new URL(c.req.url).origin;
+    return c.json({ links: page.items.map((r) => serializeLink(r.link, origin)), nextCursor: page.nextCursor }, 200);
+  },
+);
+
+linkRoutes.openapi(
+  createRoute({
+    ...read,
+    method: "get",
+    path: "/links/{code}",
+    summary: "One link with its live counters",
+    request: { params: codeParam },
+    responses: { 200: jsonResponse(Link, "The link"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const { code } = c.req.valid("param");
+    const row = await findLinkByCode(c.var.db, c.var.auth.workspace.id, code);
+    if (!row) throw new ApiError("not_found", `No link ${code} in this workspace.`);
+    return c.json(serializeLink(row, new URL(c.req.url).origin), 200);
+  },
+);
+
+async function updateLink(db: Db, workspaceId: string, code: string, changes: Partial<NewLink>) {
+  const [row] = await db
+    .update(links)
+    .set({ ...changes, updatedAt: Date.now() })
+    .where(and(eq(links.code, code), eq(links.workspaceId, workspaceId)))
+    .returning();
+  if (!row) throw new ApiError("not_found", `No link ${code} in this workspace.`);
+  await forgetRedirectTarget(code);
+  return row;
+}
+
+linkRoutes.openapi(
+  createRoute({
+    ...write,
+    method: "patch",
+    path: "/links/{code}",
+    summary: "Change a link's destination, expiry, message id, or disable / re-enable it",
+    request: { params: codeParam, ...jsonBody(UpdateLinkBody) },
+    responses: { 200: jsonResponse(Link, "The updated link"), ...errorResponses(400, 401, 403, 404, 415) },
+  }),
+  async (c) => {
+    const { code } = c.req.valid("param");
+    const { disabled, ...changes } = c.req.valid("json");
+    const row = await updateLink(c.var.db, c.var.auth.workspace.id, code, {
+      ...changes,
+      ...(disabled === undefined ? {} : { disabledAt: disabled ? Date.now() : null }),
+    });
+    return c.json(serializeLink(row, new URL(c.req.url).origin), 200);
+  },
+);
+
+linkRoutes.openapi(
+  createRoute({
+    ...write,
+    method: "delete",
+    path: "/links/{code}",
+    summary: "Disable a link: it answers 410 from then on, its history stays",
+    request: { params: codeParam },
+    responses: { 200: jsonResponse(Link, "The disabled link"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const { code } = c.req.valid("param");
+    const row = await updateLink(c.var.db, c.var.auth.workspace.id, code, { disabledAt: Date.now() });
+    return c.json(serializeLink(row, new URL(c.req.url).origin), 200);
+  },
+);

@@ -1,0 +1,58 @@
+import { Hono, type Context } from "hono";
+import { errorBody } from "../errors";
+import { buildRedirectUrl } from "../lib/destination";
+import { newClickId } from "../lib/ids";
+import { getRedirectTarget } from "../lib/link-cache";
+import { buildClickRecord, classifyVisit } from "../lib/visit";
+import { recordClick } from "../queue";
+import type { AppEnv } from "../types";
+
+export const redirectRoutes = new Hono<AppEnv>();
+
+function unavailable(c: Context<AppEnv>, status: 404 | 410, message: string) {
+  const accept = c.req.header("accept") ?? "";
+  if (accept.includes("text/html") && !accept.includes("application/json")) {
+    const title = status === 404 ? "Link not found" : "This link is no longer active";
+    return c.html(
+      `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem"><h1>${title}</h1><p>${message}</p></body></html>`,
+      status,
+      { "Cache-Control": "no-store" },
+    );
+  }
+  return c.json(errorBody(status === 404 ? "not_found" : "gone", message, c.get("requestId")), status, {
+    "Cache-Control": "no-store",
+  });
+}
+
+// Serves GET and HEAD. The response is built from cached link data; the visit is recorded after it.
+redirectRoutes.get("/:code{[A-Za-z0-9_-]{4,64}}", async (c) => {
+  const code = c.req.param("code");
+  const target = await getRedirectTarget(c.env, c.executionCtx, code);
+  if (!target) return unavailable(c, 404, "There is no link at this address.");
+  const at = Date.now();
+  if (target.disabledAt !== null || (target.expiresAt !== null && target.expiresAt <= at)) {
+    return unavailable(c, 410, "This link has been disabled or has expired.");
+  }
+
+  const headers = c.req.raw.headers;
+  const kind = classifyVisit(headers);
+  const clickId = newClickId();
+  const location = buildRedirectUrl({
+    destination: target.url,
+    utm: target.utm,
+    requestQuery: new URL(c.req.url).searchParams,
+    clickIdParam: target.clickIdParam,
+    // Only human clicks carry a click id that a conversion can later be attributed to.
+    clickId: kind === "click" ? clickId : null,
+  });
+
+  if (c.req.method === "GET") {
+    const country = (c.req.raw.cf?.country as string | undefined) ?? null;
+    c.executionCtx.waitUntil(
+      buildClickRecord(c.env.PII_PEPPER, target, { id: clickId, kind, at, headers, country })
+        .then((click) => recordClick(c.env, click))
+        .catch((err) => console.error(JSON.stringify({ event: "visit_not_recorded", code, error: String(err) }))),
+    );
+  }
+  return new Response(null, { status: 302, headers: { Location: location, "Cache-Control": "no-store" } });
+});

@@ -1,0 +1,97 @@
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { apiKeys, workspaces } from "../db/schema";
+import { defaultSettings, mergeSettings, serializeWorkspace } from "../db/workspaces";
+import { sha256Hex } from "../lib/crypto";
+import { newApiKey, newId, newPublishableKey } from "../lib/ids";
+import { createRouter } from "../lib/openapi";
+import { requireAdminToken, requireApiKey } from "../middleware/auth";
+import { apiKeyHint } from "../db/api-keys";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
+import { CreatedWorkspace, CreateWorkspaceBody, UpdateWorkspaceBody, Workspace } from "../schemas/workspaces";
+
+export const workspaceRoutes = createRouter();
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/workspaces",
+    tags: ["Workspaces"],
+    summary: "Create a workspace (ADMIN_TOKEN) with its first admin API key",
+    security: [{ adminToken: [] }],
+    middleware: [requireAdminToken()],
+    request: jsonBody(CreateWorkspaceBody),
+    responses: {
+      201: jsonResponse(CreatedWorkspace, "The workspace and its admin key, shown once"),
+      ...errorResponses(400, 401, 415),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const now = Date.now();
+    const key = newApiKey();
+    const { settings, secrets } = await mergeSettings(
+      c.env.DATA_KEY,
+      { settings: defaultSettings, secrets: null },
+      body.settings ?? {},
+    );
+    const workspace = {
+      id: newId("ws"),
+      name: body.name,
+      publishableKey: newPublishableKey(),
+      settings,
+      secrets,
+      createdAt: now,
+    };
+    await c.var.db.batch([
+      c.var.db.insert(workspaces).values(workspace),
+      c.var.db.insert(apiKeys).values({
+        id: newId("key"),
+        workspaceId: workspace.id,
+        name: "Default admin key",
+        scopes: ["admin"],
+        keyHash: await sha256Hex(key),
+        hint: apiKeyHint(key),
+        createdAt: now,
+      }),
+    ]);
+    return c.json({ ...(await serializeWorkspace(c.env.DATA_KEY, workspace)), apiKey: key }, 201);
+  },
+);
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/workspace",
+    tags: ["Workspaces"],
+    summary: "The workspace of the API key",
+    security: bearerSecurity,
+    middleware: [requireApiKey("admin")],
+    responses: { 200: jsonResponse(Workspace, "The workspace"), ...errorResponses(401, 403) },
+  }),
+  async (c) => c.json(await serializeWorkspace(c.env.DATA_KEY, c.var.auth.workspace), 200),
+);
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/workspace",
+    tags: ["Workspaces"],
+    summary: "Rename the workspace or change its settings (secrets are write-only)",
+    security: bearerSecurity,
+    middleware: [requireApiKey("admin")],
+    request: jsonBody(UpdateWorkspaceBody),
+    responses: { 200: jsonResponse(Workspace, "The updated workspace"), ...errorResponses(400, 401, 403, 415) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const current = c.var.auth.workspace;
+    const merged = body.settings ? await mergeSettings(c.env.DATA_KEY, current, body.settings) : {};
+    const updated = { ...current, ...merged, ...(body.name ? { name: body.name } : {}) };
+    await c.var.db
+      .update(workspaces)
+      .set({ name: updated.name, settings: updated.settings, secrets: updated.secrets })
+      .where(eq(workspaces.id, current.id));
+    return c.json(await serializeWorkspace(c.env.DATA_KEY, updated), 200);
+  },
+);

@@ -1,0 +1,92 @@
+import { z } from "@hono/zod-openapi";
+import { ApiError } from "../errors";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string(),
+      issues: z
+        .array(
+          z.object({
+            path: z.array(z.union([z.string(), z.number()])),
+            message: z.string(),
+            code: z.string().optional(),
+          }),
+        )
+        .optional(),
+      requestId: z.string(),
+    }),
+  })
+  .openapi("Error");
+
+const errorDescriptions = {
+  400: "Invalid request; `issues` lists each field",
+  401: "Missing or invalid credentials",
+  403: "The API key lacks the required scope",
+  404: "Not found",
+  409: "Conflict",
+  410: "Gone",
+  413: "Body too large",
+  415: "Unsupported content type",
+} as const;
+
+export function errorResponses(...statuses: (keyof typeof errorDescriptions)[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: errorDescriptions[status], content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  ) as Record<
+    keyof typeof errorDescriptions,
+    { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }
+  >;
+}
+
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { body: { required: true, content: { "application/json": { schema } } } } as const;
+}
+
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } } as const;
+}
+
+export const isoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T09:00:00Z" });
+
+export const ListQuery = z.object({
+  cursor: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export const bearerSecurity = [{ apiKey: [] }];
+
+/** Cursors are opaque to clients; inside they are the rowid of the last item returned. */
+export function encodeCursor(rowid: number): string {
+  return btoa(`r${rowid}`).replace(/=+$/, "");
+}
+
+export function decodeCursor(cursor: string | undefined): number | null {
+  if (cursor === undefined) return null;
+  let decoded = "";
+  try {
+    decoded = atob(cursor);
+  } catch {
+    // fall through to the error below
+  }
+  const match = decoded.match(/^r(\d{1,15})$/);
+  if (!match)
+    throw new ApiError("invalid_request", "The cursor is not valid.", [
+      { path: ["cursor"], message: "Not a cursor from this API" },
+    ]);
+  return Number(match[1]);
+}
+
+export function toIso(ms: number | null | undefined): string | null {
+  return ms == null ? null : new Date(ms).toISOString();
+}
+
+/** Rows fetched with `limit + 1` become one page and the cursor to the next, or null at the end. */
+export function toPage<T extends { rowid: number }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].rowid) : null };
+}

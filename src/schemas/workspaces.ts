@@ -1,0 +1,82 @@
+import { z } from "@hono/zod-openapi";
+import { isoDateTime } from "./common";
+
+const origin = z
+  .string()
+  .max(253)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value.replace(/\/$/, "");
+    } catch {
+      return false;
+    }
+  }, "Must be an origin such as https://shop.example.com")
+  .transform((value) => new URL(value).origin);
+
+const secret = z.string().min(1).max(512);
+
+export const SettingsInput = z
+  .object({
+    whatsapp: z.object({ appSecret: secret, verifyToken: secret }).partial().strict().nullable(),
+    ga4: z
+      .object({
+        measurementId: z.string().regex(/^G-[A-Z0-9]{4,20}$/, "A GA4 measurement id such as G-ABC123XYZ"),
+        apiSecret: secret,
+      })
+      .partial()
+      .strict()
+      .nullable(),
+    clickIdParam: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,31}$/, "1–32 letters, digits, _ . -, starting with a letter"),
+    attributionWindowDays: z.number().int().min(1).max(90),
+    clickDedupSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400),
+    allowedOrigins: z.array(origin).max(100),
+    retentionDays: z.number().int().min(1).max(3650),
+  })
+  .partial()
+  .strict()
+  .openapi("WorkspaceSettingsInput");
+export type SettingsInput = z.infer<typeof SettingsInput>;
+
+export const SettingsOutput = z
+  .object({
+    whatsapp: z.object({ appSecretSet: z.boolean(), verifyTokenSet: z.boolean() }),
+    ga4: z.object({ measurementId: z.string().nullable(), apiSecretSet: z.boolean(), enabled: z.boolean() }),
+    clickIdParam: z.string(),
+    attributionWindowDays: z.number(),
+    clickDedupSeconds: z.number(),
+    allowedOrigins: z.array(z.string()),
+    retentionDays: z.number(),
+  })
+  .openapi("WorkspaceSettings");
+
+export const Workspace = z
+  .object({
+    id: z.string().openapi({ example: "ws_3kTMd9Qx0b2LpW1z" }),
+    name: z.string(),
+    publishableKey: z.string(),
+    settings: SettingsOutput,
+    createdAt: isoDateTime,
+  })
+  .openapi("Workspace");
+
+export const CreateWorkspaceBody = z
+  .object({ name: z.string().trim().min(1).max(200), settings: SettingsInput.optional() })
+  .strict()
+  .openapi("CreateWorkspace");
+
+export const CreatedWorkspace = Workspace.extend({
+  apiKey: z.string().openapi({ description: "An `admin` API key, shown only this once" }),
+}).openapi("CreatedWorkspace");
+
+export const UpdateWorkspaceBody = z
+  .object({ name: z.string().trim().min(1).max(200), settings: SettingsInput })
+  .partial()
+  .strict()
+  .openapi("UpdateWorkspace");

@@ -1,0 +1,80 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { expect } from "vitest";
+import worker from "../src/index";
+
+export const ORIGIN = "https://cf.test";
+
+type RequestOptions = {
+  method?: string;
+  key?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  cf?: Record<string, unknown>;
+};
+
+/** Calls the Worker and waits for everything it handed to waitUntil (click recording) to finish. */
+export async function callWorker(path: string, options: RequestOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  if (options.key) headers.set("authorization", `Bearer ${options.key}`);
+  let body: BodyInit | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  }
+  const request = new Request(`${ORIGIN}${path}`, {
+    method: options.method ?? (body ? "POST" : "GET"),
+    headers,
+    body,
+    redirect: "manual",
+    cf: options.cf,
+  } as RequestInit);
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export async function callJson(
+  path: string,
+  options: RequestOptions = {},
+): Promise<{ status: number; body: Json; headers: Headers }> {
+  const response = await callWorker(path, options);
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+}
+
+export async function createWorkspace(settings?: Record<string, unknown>) {
+  const res = await callJson("/api/v1/workspaces", {
+    key: env.ADMIN_TOKEN,
+    body: { name: "Acme", ...(settings ? { settings } : {}) },
+  });
+  if (res.status !== 201) throw new Error(`workspace not created: ${JSON.stringify(res.body)}`);
+  return { workspace: res.body, adminKey: res.body.apiKey as string };
+}
+
+export async function createApiKey(adminKey: string, scopes: string[]): Promise<string> {
+  const res = await callJson("/api/v1/api-keys", { key: adminKey, body: { name: `key ${scopes.join(",")}`, scopes } });
+  if (res.status !== 201) throw new Error(`key not created: ${JSON.stringify(res.body)}`);
+  return res.body.key;
+}
+
+export async function createCampaign(key: string, body: Record<string, unknown> = {}) {
+  const res = await callJson("/api/v1/campaigns", { key, body: { name: "Spring sale", ...body } });
+  if (res.status !== 201) throw new Error(`campaign not created: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export async function createLink(key: string, body: Record<string, unknown> = {}) {
+  const res = await callJson("/api/v1/links", { key, body: { url: "https://shop.example.com/offer", ...body } });
+  if (res.status !== 201) throw new Error(`link not created: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export function expectErrorEnvelope(body: Json, code: string) {
+  return {
+    error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }),
+  } as const;
+}

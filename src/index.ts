@@ -16,7 +16,7 @@ import type { AppEnv } from "./types";
 // A bulk request of 10,000 recipients fits comfortably; anything larger is refused before parsing.
 const MAX_API_BODY_BYTES = 10 * 1024 * 1024;
 
-const api = createRouter();
+const api = createRouter().basePath("/api/v1");
 api.use(
   bodyLimit({
     maxSize: MAX_API_BODY_BYTES,
@@ -54,7 +54,7 @@ app.use(async function attachDb(c, next) {
   c.set("db", createDb(c.env.DB));
   await next();
 });
-app.route("/api/v1", api);
+app.route("/", api);
 app.route("/", redirectRoutes);
 app.onError(handleError);
 app.notFound(handleNotFound);

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { normalizeContact } from "../src/lib/contact";
+
+describe("normalizeContact", () => {
+  it.each([
+    ["+1 (650) 555-1234", "+16505551234"],
+    ["16505551234", "+16505551234"],
+    ["0044 20 7946 0958", "+442079460958"],
+    ["+55 11 91234-5678", "+5511912345678"],
+    ["+91.98765.43210", "+919876543210"],
+    [
+      "user.9373795779eb6441c8adb2eaee5b848e7dd174ddd302d7db62142f4722d574b6",
+      "user.9373795779eb6441c8adb2eaee5b848e7dd174ddd302d7db62142f4722d574b6",
+    ],
+    ["US.13491208655302741918", "US.13491208655302741918"],
+  ])("accepts %s as %s", (input, expected) => {
+    expect(normalizeContact(input)).toEqual({ ok: true, id: expected });
+  });
+
+  it.each(["", "john@example.com", "+1 23", "+999 1234 5678 9012 3456", "user.", "12ab34"])("refuses %j", (input) => {
+    expect(normalizeContact(input).ok).toBe(false);
+  });
+});

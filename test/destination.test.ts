@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { buildRedirectUrl, normalizeDestination } from "../src/lib/destination";
+
+describe("normalizeDestination", () => {
+  it.each([
+    ["HTTPS://Shop.Example.COM:443/a/./b/../c?x=1#frag", "https://shop.example.com/a/c?x=1#frag"],
+    ["http://shop.example.com", "http://shop.example.com/"],
+    ["https://bücher.example/straße", "https://xn--bcher-kva.example/stra%C3%9Fe"],
+    ["  https://shop.example.com/x  ", "https://shop.example.com/x"],
+  ])("normalises %s", (input, expected) => {
+    expect(normalizeDestination(input)).toEqual({ ok: true, url: expected });
+  });
+
+  it.each([
+    "javascript:alert(1)",
+    "data:text/html,x",
+    "//shop.example.com/x",
+    "https://u:p@shop.example.com/",
+    "file:///etc/passwd",
+    "",
+  ])("refuses %s", (input) => {
+    expect(normalizeDestination(input).ok).toBe(false);
+  });
+});
+
+describe("buildRedirectUrl", () => {
+  const base = { utm: null, requestQuery: new URLSearchParams(), clickIdParam: "wa_cid", clickId: "C1" };
+
+  it("appends without re-encoding the destination's own query", () => {
+    expect(buildRedirectUrl({ ...base, destination: "https://s.example/p?q=a%20b&x=1+2" })).toBe(
+      "https://s.example/p?q=a%20b&x=1+2&wa_cid=C1",
+    );
+  });
+
+  it("keeps the fragment after the query", () => {
+    expect(buildRedirectUrl({ ...base, destination: "https://s.example/p#top" })).toBe(
+      "https://s.example/p?wa_cid=C1#top",
+    );
+  });
+
+  it("lets the link's UTM tags replace the destination's, and the visitor's parameters replace both", () => {
+    const url = new URL(
+      buildRedirectUrl({
+        ...base,
+        destination: "https://s.example/p?utm_source=old&keep=1",
+        utm: { source: "whatsapp", campaign: "spring" },
+        requestQuery: new URLSearchParams("utm_campaign=story&tag=a&tag=b"),
+      }),
+    );
+    expect(url.searchParams.get("utm_source")).toBe("whatsapp");
+    expect(url.searchParams.get("utm_campaign")).toBe("story");
+    expect(url.searchParams.getAll("tag")).toEqual(["a", "b"]);
+    expect(url.searchParams.get("keep")).toBe("1");
+  });
+
+  it("never takes the click id from the visitor", () => {
+    const url = new URL(
+      buildRedirectUrl({
+        ...base,
+        destination: "https://s.example/?wa_cid=old",
+        requestQuery: new URLSearchParams("wa_cid=forged"),
+      }),
+    );
+    expect(url.searchParams.getAll("wa_cid")).toEqual(["C1"]);
+  });
+
+  it("returns the destination untouched when there is nothing to add", () => {
+    expect(buildRedirectUrl({ ...base, clickId: null, destination: "https://s.example/p?q=1" })).toBe(
+      "https://s.example/p?q=1",
+    );
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { callJson } from "./helpers";
+
+describe("GET /api/v1/openapi.json", () => {
+  it("describes every route with the schemas that validate it", async () => {
+    const res = await callJson("/api/v1/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe("3.1.0");
+    const operations = Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(operations.sort()).toEqual(
+      [
+        "POST /api/v1/workspaces",
+        "GET /api/v1/workspace",
+        "PATCH /api/v1/workspace",
+        "POST /api/v1/api-keys",
+        "GET /api/v1/api-keys",
+        "DELETE /api/v1/api-keys/{id}",
+        "POST /api/v1/campaigns",
+        "GET /api/v1/campaigns",
+        "GET /api/v1/campaigns/{id}",
+        "POST /api/v1/links",
+        "POST /api/v1/links/bulk",
+        "GET /api/v1/links",
+        "GET /api/v1/links/{code}",
+        "PATCH /api/v1/links/{code}",
+        "DELETE /api/v1/links/{code}",
+      ].sort(),
+    );
+    expect(res.body.components.securitySchemes.apiKey).toEqual(
+      expect.objectContaining({ type: "http", scheme: "bearer" }),
+    );
+    expect(Object.keys(res.body.components.schemas)).toEqual(
+      expect.arrayContaining(["Error", "Link", "CreateLink", "BulkLinks", "Workspace"]),
+    );
+    const createLink = res.body.paths["/api/v1/links"].post;
+    expect(createLink.security).toEqual([{ apiKey: [] }]);
+    expect(Object.keys(createLink.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "403", "409"]));
+  });
+});

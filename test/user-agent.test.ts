@@ -16,7 +16,14 @@ function tsv(text: string): Record<string, string>[] {
   return rows.map((cells) => Object.fromEntries(header.map((name, i) => [name, cells[i] ?? ""])));
 }
 
-const previewSet = tsv(linkPreviewTsv).map((row) => row.user_agent);
+// The labelled preview corpus also files search and ads crawlers (result cards); they are counted as
+// bots, since nobody shared the link. Everything else in it is a chat or social preview fetcher.
+const SEARCH_CRAWLER_SERVICE = /^(?:Google \(search|Bing \/ Microsoft search|Apple \(Applebot\))/;
+const previewRows = tsv(linkPreviewTsv);
+const previewSet = previewRows.filter((row) => !SEARCH_CRAWLER_SERVICE.test(row.service)).map((row) => row.user_agent);
+const searchCrawlerSet = previewRows
+  .filter((row) => SEARCH_CRAWLER_SERVICE.test(row.service))
+  .map((row) => row.user_agent);
 const botSet = lines(botsTxt);
 const humanSet = lines(humansTxt);
 const ambiguous = tsv(ambiguousTsv).map((row) => row.user_agent);
@@ -46,6 +53,7 @@ const examples = (t: Tally, kind: TrafficKind) => t.byKind[kind].slice(0, 10);
 
 describe("classifyUserAgent", () => {
   const previews = tally(previewSet);
+  const searchCrawlers = tally(searchCrawlerSet);
   const bots = tally(botSet);
   const humans = tally(humanSet);
 
@@ -57,11 +65,13 @@ describe("classifyUserAgent", () => {
         "classifyUserAgent on test/fixtures/ua (rows: labelled set, columns: classified as)",
         `${"set".padEnd(12)}${"total".padStart(7)}${"human".padStart(8)}${"preview".padStart(9)}${"bot".padStart(7)}`,
         row("preview set", previews),
+        row("search bots", searchCrawlers),
         row("bot set", bots),
         row("human set", humans),
       ].join("\n"),
     );
-    expect(previews.total).toBeGreaterThan(300);
+    expect(previews.total).toBeGreaterThan(200);
+    expect(searchCrawlers.total).toBeGreaterThan(100);
     expect(bots.total).toBeGreaterThan(3000);
     expect(humans.total).toBeGreaterThan(1500);
   });
@@ -77,6 +87,13 @@ describe("classifyUserAgent", () => {
     expect(
       share(previews.preview, previews),
       `previews not reported as previews: ${[...examples(previews, "bot"), ...examples(previews, "human")].join("\n")}`,
+    ).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it("counts search and ads crawlers as bots, neither clicks nor previews (at least 99 %)", () => {
+    expect(
+      share(searchCrawlers.bot, searchCrawlers),
+      `search crawlers not reported as bots: ${[...examples(searchCrawlers, "preview"), ...examples(searchCrawlers, "human")].join("\n")}`,
     ).toBeGreaterThanOrEqual(0.99);
   });
 

@@ -69,15 +69,14 @@ const PREVIEW_PATTERNS: RegExp[] = [
   /addthis\.com|newsharecounts|tweetmemebot|everyonesocialbot|loomlybot|jetslide/, // share counters, social schedulers
   /opengraph\.io|aasa-bot|supabase paired crawler|\(dbot\)/, // tagged social-preview by crawler-user-agents
   /link ?preview|unfurl/, // generic (Buffer, Orlo, Bitrix, linkpreview.net, LMArena, …)
-  // Search and ads crawlers render result cards and are filed as previews in the labelled corpus.
-  /googlebot|(?:adsbot|feedfetcher|mediapartners|storebot)-google|googleother|google-(?:safety|inspectiontool|read-aloud|pagerenderer)|google (?:web preview|favicon)|googleimageproxy/,
-  /bingbot|bingpreview|adidxbot/, // Bing
-  /applebot/, // Apple (Spotlight, Siri)
 ];
 
 const PREVIEW = new RegExp(PREVIEW_PATTERNS.map((pattern) => pattern.source).join("|"), "i");
 
-/** Decides whether a hit on a tracked link is a person, a chat app building a preview card, or another bot. */
+/**
+ * Decides whether a hit on a tracked link is a person, a chat or social app building a preview card,
+ * or another bot. Search and ads crawlers (Googlebot, Bingbot, Applebot) are bots: nobody shared the link.
+ */
 export function classifyUserAgent(userAgent: string | null | undefined): TrafficKind {
   const ua = userAgent?.trim();
   if (!ua) return "bot";

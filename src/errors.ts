@@ -42,7 +42,9 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, i
 function fromHttpException(err: HTTPException): ApiError {
   switch (err.status) {
     case 400:
-      return new ApiError("invalid_json", err.message || "The request body is not valid JSON.");
+      return /json/i.test(err.message)
+        ? new ApiError("invalid_json", "The request body is not valid JSON.")
+        : new ApiError("invalid_request", err.message || "Bad request.");
     case 413:
       return new ApiError("payload_too_large", "The request body is too large.");
     case 415:

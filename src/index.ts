@@ -17,6 +17,10 @@ import type { AppEnv } from "./types";
 const MAX_API_BODY_BYTES = 10 * 1024 * 1024;
 
 const api = createRouter().basePath("/api/v1");
+api.use(async function attachDb(c, next) {
+  c.set("db", createDb(c.env.DB));
+  await next();
+});
 api.use(
   bodyLimit({
     maxSize: MAX_API_BODY_BYTES,
@@ -50,10 +54,6 @@ api.doc31("/openapi.json", {
 
 const app = new Hono<AppEnv>();
 app.use(requestId());
-app.use(async function attachDb(c, next) {
-  c.set("db", createDb(c.env.DB));
-  await next();
-});
 app.route("/", api);
 app.route("/", redirectRoutes);
 app.onError(handleError);
@@ -61,6 +61,6 @@ app.notFound(handleNotFound);
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => handleQueue(batch, env),
-  scheduled: (controller, env) => handleScheduled(controller, env),
+  queue: handleQueue,
+  scheduled: handleScheduled,
 } satisfies ExportedHandler<Env, QueueMessage>;

@@ -53,7 +53,7 @@ async function runQueue(messages: QueueMessage[], attempts = 1) {
     messages.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, env);
   return getQueueResult(batch, ctx);
 }
 

@@ -1,4 +1,4 @@
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { callJson, callWorker, createLink, createWorkspace } from "./helpers";
@@ -19,9 +19,7 @@ describe("daily cron", () => {
       .bind(Date.now() - 31 * 86_400_000, old)
       .run();
 
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 3 * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 3 * * *" }), env);
 
     const left = await env.DB.prepare("SELECT id FROM clicks WHERE link_id = ?").bind(link.id).all<{ id: string }>();
     expect(left.results).toHaveLength(1);

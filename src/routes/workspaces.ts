@@ -4,6 +4,7 @@ import { apiKeys, workspaces } from "../db/schema";
 import { defaultSettings, mergeSettings, serializeWorkspace } from "../db/workspaces";
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
+import { forgetWorkspaceTargets } from "../lib/link-cache";
 import { createRouter } from "../lib/openapi";
 import { requireAdminToken, requireApiKey } from "../middleware/auth";
 import { apiKeyHint } from "../db/api-keys";
@@ -92,6 +93,7 @@ workspaceRoutes.openapi(
       .update(workspaces)
       .set({ name: updated.name, settings: updated.settings, secrets: updated.secrets })
       .where(eq(workspaces.id, current.id));
+    forgetWorkspaceTargets(current.id);
     return c.json(await serializeWorkspace(c.env.DATA_KEY, updated), 200);
   },
 );

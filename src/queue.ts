@@ -1,19 +1,28 @@
 import { insertClicks, type ClickRecord } from "./db/clicks";
+import { WriteCoalescer } from "./lib/write-coalescer";
 
 /** What travels through the events queue: work that must not be lost when D1 is unavailable. */
 export type QueueMessage = { type: "click"; click: ClickRecord };
 
+// Concurrent clicks in this isolate share one D1 batch (see WriteCoalescer); up to 100 also fit one
+// queue sendBatch should D1 fail.
+const clickWrites = new WriteCoalescer<ClickRecord>({ maxItems: 100, pollMs: 2, staleAfterMs: 10_000 });
+
 /** Records a click directly; when that write fails the click is queued and retried until it lands. */
-export async function recordClick(env: Env, click: ClickRecord): Promise<void> {
+export function recordClick(env: Env, click: ClickRecord): Promise<void> {
+  return clickWrites.add(click, (clicks) => writeClicksDurably(env, clicks));
+}
+
+async function writeClicksDurably(env: Env, clicks: ClickRecord[]): Promise<void> {
   try {
-    await insertClicks(env.DB, [click]);
+    await insertClicks(env.DB, clicks);
   } catch (err) {
-    console.warn(JSON.stringify({ event: "click_write_failed", clickId: click.id, error: String(err) }));
+    console.warn(JSON.stringify({ event: "click_write_failed", clicks: clicks.length, error: String(err) }));
     try {
-      await env.EVENTS.send({ type: "click", click } satisfies QueueMessage);
+      await env.EVENTS.sendBatch(clicks.map((click) => ({ body: { type: "click", click } satisfies QueueMessage })));
     } catch (queueErr) {
-      // Last resort: the whole record goes to the log, from which it can be replayed.
-      console.error(JSON.stringify({ event: "click_not_queued", error: String(queueErr), click }));
+      // Last resort: the whole records go to the log, from which they can be replayed.
+      console.error(JSON.stringify({ event: "clicks_not_queued", error: String(queueErr), clicks }));
       throw queueErr;
     }
   }

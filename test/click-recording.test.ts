@@ -62,10 +62,10 @@ describe("click recording when D1 fails", () => {
     const { adminKey } = await createWorkspace();
     const link = await createLink(adminKey);
     const sent: unknown[] = [];
-    const send = env.EVENTS.send.bind(env.EVENTS);
-    const spy = vi.spyOn(env.EVENTS, "send").mockImplementation(async (body, options) => {
-      sent.push(body);
-      return send(body, options);
+    const sendBatch = env.EVENTS.sendBatch.bind(env.EVENTS);
+    const spy = vi.spyOn(env.EVENTS, "sendBatch").mockImplementation(async (messages, options) => {
+      sent.push(...[...messages].map((m) => m.body));
+      return sendBatch(messages, options);
     });
     await breakClickWrites();
 

@@ -21,6 +21,10 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // CI also keeps a machine-readable summary, from which .ci/run prints its closing line.
+    reporters: process.env.CI
+      ? ["default", ["json", { outputFile: "node_modules/.cache/vitest-report.json" }]]
+      : ["default"],
     setupFiles: ["./test/apply-migrations.ts"],
   },
 });

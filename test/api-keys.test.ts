@@ -43,7 +43,7 @@ describe("POST /api/v1/api-keys", () => {
     const { adminKey } = await createWorkspace();
     const res = await callJson("/api/v1/api-keys", { key: adminKey, body });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "invalid_request"));
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
   });
 
   it("needs the admin scope", async () => {
@@ -62,7 +62,7 @@ describe("authentication", () => {
   ])("answers 401 for %s", async (_, key) => {
     const res = await callJson("/api/v1/links", { key });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "unauthorized"));
+    expect(res.body).toEqual(expectErrorEnvelope("unauthorized"));
   });
 
   it("records when a key was last used", async () => {

@@ -59,7 +59,7 @@ describe("POST /api/v1/links/bulk", () => {
       body: { url: "https://shop.example.com/", campaignId: campaign.id, recipients: list },
     });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "invalid_request"));
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
     expect(res.body.error.issues.map((i: { path: unknown[] }) => i.path)).toEqual([["recipients", 1234, "contact"]]);
     expect(await linkCount(campaign.id)).toBe(0);
 

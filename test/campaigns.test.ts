@@ -26,7 +26,7 @@ describe("POST /api/v1/campaigns", () => {
     const { adminKey } = await createWorkspace();
     const res = await callJson("/api/v1/campaigns", { key: adminKey, body });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "invalid_request"));
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
     expect(res.body.error.issues.map((i: { path: unknown[] }) => i.path)).toContainEqual(path);
   });
 
@@ -55,7 +55,7 @@ describe("GET /api/v1/campaigns", () => {
     expect((await callJson(`/api/v1/campaigns/${ids[0]}`, { key: reader })).body.name).toBe("C0");
     const hidden = await callJson(`/api/v1/campaigns/${foreign.id}`, { key: reader });
     expect(hidden.status).toBe(404);
-    expect(hidden.body).toEqual(expectErrorEnvelope(hidden.body, "not_found"));
+    expect(hidden.body).toEqual(expectErrorEnvelope("not_found"));
   });
 
   it("answers 400 for a limit out of range", async () => {

@@ -13,7 +13,7 @@ describe("the error envelope", () => {
   it("answers 404 in the envelope for an unknown API route", async () => {
     const res = await callJson("/api/v1/nothing-here");
     expect(res.status).toBe(404);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "not_found"));
+    expect(res.body).toEqual(expectErrorEnvelope("not_found"));
   });
 
   it("answers 413 for a body over the limit and writes nothing", async () => {
@@ -22,7 +22,7 @@ describe("the error envelope", () => {
     const huge = JSON.stringify({ url: "https://a.example/", code: "x".repeat(11 * 1024 * 1024) });
     const res = await callJson("/api/v1/links", { key: adminKey, body: huge });
     expect(res.status).toBe(413);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "payload_too_large"));
+    expect(res.body).toEqual(expectErrorEnvelope("payload_too_large"));
     expect(await env.DB.prepare("SELECT count(*) AS n FROM links").first<number>("n")).toBe(before);
   });
 

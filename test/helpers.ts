@@ -73,7 +73,7 @@ export async function createLink(key: string, body: Record<string, unknown> = {}
   return res.body;
 }
 
-export function expectErrorEnvelope(body: Json, code: string) {
+export function expectErrorEnvelope(code: string) {
   return {
     error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }),
   } as const;

@@ -75,7 +75,7 @@ describe("POST /api/v1/links", () => {
     ).toBe(201);
     const res = await callJson("/api/v1/links", { key: b.adminKey, body: { url: "https://b.example/", code } });
     expect(res.status).toBe(409);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "conflict"));
+    expect(res.body).toEqual(expectErrorEnvelope("conflict"));
     const rows = await env.DB.prepare("SELECT url FROM links WHERE code = ?").bind(code).all();
     expect(rows.results).toEqual([{ url: "https://a.example/" }]);
   });
@@ -102,7 +102,7 @@ describe("POST /api/v1/links", () => {
     const before = await env.DB.prepare("SELECT count(*) AS n FROM links").first<number>("n");
     const res = await callJson("/api/v1/links", { key: adminKey, body });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "invalid_request"));
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
     expect(res.body.error.issues.map((i: { path: unknown[] }) => i.path)).toContainEqual(path);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM links").first<number>("n")).toBe(before);
   });
@@ -130,7 +130,7 @@ describe("POST /api/v1/links", () => {
     const key = await createApiKey(adminKey, ["reports:read", "events:write"]);
     const res = await callJson("/api/v1/links", { key, body: { url: "https://a.example/" } });
     expect(res.status).toBe(403);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "forbidden"));
+    expect(res.body).toEqual(expectErrorEnvelope("forbidden"));
   });
 });
 
@@ -177,7 +177,7 @@ describe("GET/PATCH/DELETE /api/v1/links/:code", () => {
     expect((await callJson(`/api/v1/links/${link.code}`, { key: a.adminKey })).body.id).toBe(link.id);
     const res = await callJson(`/api/v1/links/${link.code}`, { key: b.adminKey });
     expect(res.status).toBe(404);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "not_found"));
+    expect(res.body).toEqual(expectErrorEnvelope("not_found"));
     const patch = await callJson(`/api/v1/links/${link.code}`, {
       method: "PATCH",
       key: b.adminKey,

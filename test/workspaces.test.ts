@@ -32,7 +32,7 @@ describe("POST /api/v1/workspaces", () => {
   ])("refuses %s with 401", async (_, key) => {
     const res = await callJson("/api/v1/workspaces", { key, body: { name: "Intruder" } });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "unauthorized"));
+    expect(res.body).toEqual(expectErrorEnvelope("unauthorized"));
     const { results } = await env.DB.prepare("SELECT id FROM workspaces WHERE name = 'Intruder'").all();
     expect(results).toHaveLength(0);
   });
@@ -61,7 +61,7 @@ describe("POST /api/v1/workspaces", () => {
     const before = await env.DB.prepare("SELECT count(*) AS n FROM workspaces").first<number>("n");
     const res = await callJson("/api/v1/workspaces", { key: env.ADMIN_TOKEN, body });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "invalid_request"));
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
     expect(res.body.error.issues).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
     expect(await env.DB.prepare("SELECT count(*) AS n FROM workspaces").first<number>("n")).toBe(before);
   });
@@ -69,7 +69,7 @@ describe("POST /api/v1/workspaces", () => {
   it("answers 400 invalid_json for a body that is not JSON", async () => {
     const res = await callJson("/api/v1/workspaces", { key: env.ADMIN_TOKEN, body: "{name: nope" });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "invalid_json"));
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_json"));
   });
 
   it("answers 415 for a body that is not sent as JSON", async () => {
@@ -79,7 +79,7 @@ describe("POST /api/v1/workspaces", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(res.status).toBe(415);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "unsupported_media_type"));
+    expect(res.body).toEqual(expectErrorEnvelope("unsupported_media_type"));
   });
 });
 
@@ -132,7 +132,7 @@ describe("PATCH /api/v1/workspace", () => {
     const linksKey = await createApiKey(adminKey, ["links:write", "reports:read"]);
     const res = await callJson("/api/v1/workspace", { method: "PATCH", key: linksKey, body: { name: "Hijack" } });
     expect(res.status).toBe(403);
-    expect(res.body).toEqual(expectErrorEnvelope(res.body, "forbidden"));
+    expect(res.body).toEqual(expectErrorEnvelope("forbidden"));
     const read = await callJson("/api/v1/workspace", { key: linksKey });
     expect(read.status).toBe(403);
   });

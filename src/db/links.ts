@@ -1,9 +1,35 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
+import { newId, newLinkCode } from "../lib/ids";
 import { toIso } from "../schemas/common";
 import type { Db } from "./client";
+import { pageByRowid } from "./pages";
 import { links, type LinkRow } from "./schema";
 
 export type NewLink = Omit<LinkRow, "clicks" | "uniqueClicks" | "previews" | "bots" | "conversions" | "revenue">;
+
+export type LinkFields = Pick<NewLink, "url"> &
+  Partial<
+    Pick<NewLink, "code" | "campaignId" | "variant" | "contactHash" | "messageId" | "externalId" | "utm" | "expiresAt">
+  >;
+
+export function newLinkRow(workspaceId: string, fields: LinkFields, now: number): NewLink {
+  return {
+    id: newId("lnk"),
+    workspaceId,
+    code: fields.code ?? newLinkCode(),
+    url: fields.url,
+    campaignId: fields.campaignId ?? null,
+    variant: fields.variant ?? null,
+    contactHash: fields.contactHash ?? null,
+    messageId: fields.messageId ?? null,
+    externalId: fields.externalId ?? null,
+    utm: fields.utm ?? null,
+    expiresAt: fields.expiresAt ?? null,
+    disabledAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
 
 export function serializeLink(row: NewLink & Partial<LinkRow>, origin: string) {
   return {
@@ -45,22 +71,12 @@ export async function findLinkByCode(db: Db, workspaceId: string, code: string):
   return row ?? null;
 }
 
-export async function listLinks(
-  db: Db,
-  query: { workspaceId: string; campaignId?: string; beforeRowid: number | null; limit: number },
-) {
-  return db
-    .select({ link: links, rowid: sql<number>`${links}.rowid` })
-    .from(links)
-    .where(
-      and(
-        eq(links.workspaceId, query.workspaceId),
-        query.campaignId ? eq(links.campaignId, query.campaignId) : undefined,
-        query.beforeRowid === null ? undefined : lt(sql`${links}.rowid`, query.beforeRowid),
-      ),
-    )
-    .orderBy(desc(sql`${links}.rowid`))
-    .limit(query.limit + 1);
+export function listLinks(db: Db, query: { workspaceId: string; campaignId?: string; cursor?: string; limit: number }) {
+  const filter = and(
+    eq(links.workspaceId, query.workspaceId),
+    query.campaignId ? eq(links.campaignId, query.campaignId) : undefined,
+  );
+  return pageByRowid(db, links, filter, query);
 }
 
 const BULK_CHUNK = 500;
@@ -73,14 +89,31 @@ SELECT value->>'id', value->>'workspaceId', value->>'code', value->>'url', value
   json_extract(value, '$.utm'), value->>'expiresAt', NULL, value->>'createdAt', value->>'updatedAt'
 FROM json_each(?1)`;
 
+const CODE_ATTEMPTS = 3;
+
 /**
- * Inserts many links in one atomic D1 batch. Each statement carries a chunk of rows as one JSON
- * parameter, since D1 binds at most 100 parameters per statement.
+ * Inserts links in one atomic D1 batch; each statement carries a chunk of rows as one JSON parameter,
+ * since D1 binds at most 100 parameters per statement. When a generated code meets an existing one the
+ * batch rolls back, and new codes are drawn; a code the caller chose is reported as taken instead.
  */
-export async function insertLinksAtomically(d1: D1Database, rows: NewLink[]): Promise<void> {
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += BULK_CHUNK) {
-    statements.push(d1.prepare(BULK_INSERT_SQL).bind(JSON.stringify(rows.slice(i, i + BULK_CHUNK))));
+export async function insertLinks(
+  d1: D1Database,
+  rows: NewLink[],
+  codesChosen: boolean,
+): Promise<"inserted" | "code_taken"> {
+  for (let attempt = 1; ; attempt++) {
+    const statements: D1PreparedStatement[] = [];
+    for (let i = 0; i < rows.length; i += BULK_CHUNK) {
+      statements.push(d1.prepare(BULK_INSERT_SQL).bind(JSON.stringify(rows.slice(i, i + BULK_CHUNK))));
+    }
+    try {
+      await d1.batch(statements);
+      return "inserted";
+    } catch (err) {
+      if (!isUniqueViolation(err, "links.code")) throw err;
+      if (codesChosen) return "code_taken";
+      if (attempt >= CODE_ATTEMPTS) throw err;
+      for (const row of rows) row.code = newLinkCode();
+    }
   }
-  await d1.batch(statements);
 }

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { apiKeyHint, serializeApiKey } from "../db/api-keys";
+import { pageByRowid } from "../db/pages";
 import { apiKeys } from "../db/schema";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
@@ -8,15 +9,7 @@ import { newApiKey, newId } from "../lib/ids";
 import { createRouter } from "../lib/openapi";
 import { requireApiKey } from "../middleware/auth";
 import { ApiKeyList, CreateApiKeyBody, CreatedApiKey } from "../schemas/api-keys";
-import {
-  bearerSecurity,
-  decodeCursor,
-  errorResponses,
-  jsonBody,
-  jsonResponse,
-  ListQuery,
-  toPage,
-} from "../schemas/common";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery } from "../schemas/common";
 
 export const apiKeyRoutes = createRouter();
 
@@ -61,21 +54,13 @@ apiKeyRoutes.openapi(
   }),
   async (c) => {
     const { cursor, limit } = c.req.valid("query");
-    const after = decodeCursor(cursor);
-    const rows = await c.var.db
-      .select({ key: apiKeys, rowid: sql<number>`${apiKeys}.rowid` })
-      .from(apiKeys)
-      .where(
-        and(
-          eq(apiKeys.workspaceId, c.var.auth.workspace.id),
-          isNull(apiKeys.revokedAt),
-          after === null ? undefined : lt(sql`${apiKeys}.rowid`, after),
-        ),
-      )
-      .orderBy(desc(sql`${apiKeys}.rowid`))
-      .limit(limit + 1);
-    const page = toPage(rows, limit);
-    return c.json({ apiKeys: page.items.map((r) => serializeApiKey(r.key)), nextCursor: page.nextCursor }, 200);
+    const page = await pageByRowid(
+      c.var.db,
+      apiKeys,
+      and(eq(apiKeys.workspaceId, c.var.auth.workspace.id), isNull(apiKeys.revokedAt)),
+      { cursor, limit },
+    );
+    return c.json({ apiKeys: page.items.map((r) => serializeApiKey(r.row)), nextCursor: page.nextCursor }, 200);
   },
 );
 

@@ -1,21 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { findCampaign, serializeCampaign } from "../db/campaigns";
+import { pageByRowid } from "../db/pages";
 import { campaigns } from "../db/schema";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 import { createRouter } from "../lib/openapi";
 import { requireApiKey } from "../middleware/auth";
 import { Campaign, CampaignList, CreateCampaignBody } from "../schemas/campaigns";
-import {
-  bearerSecurity,
-  decodeCursor,
-  errorResponses,
-  jsonBody,
-  jsonResponse,
-  ListQuery,
-  toPage,
-} from "../schemas/common";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery } from "../schemas/common";
 
 export const campaignRoutes = createRouter();
 
@@ -58,23 +51,11 @@ campaignRoutes.openapi(
   }),
   async (c) => {
     const { cursor, limit } = c.req.valid("query");
-    const after = decodeCursor(cursor);
-    const rows = await c.var.db
-      .select({ campaign: campaigns, rowid: sql<number>`${campaigns}.rowid` })
-      .from(campaigns)
-      .where(
-        and(
-          eq(campaigns.workspaceId, c.var.auth.workspace.id),
-          after === null ? undefined : lt(sql`${campaigns}.rowid`, after),
-        ),
-      )
-      .orderBy(desc(sql`${campaigns}.rowid`))
-      .limit(limit + 1);
-    const page = toPage(rows, limit);
-    return c.json(
-      { campaigns: page.items.map((r) => serializeCampaign(r.campaign)), nextCursor: page.nextCursor },
-      200,
-    );
+    const page = await pageByRowid(c.var.db, campaigns, eq(campaigns.workspaceId, c.var.auth.workspace.id), {
+      cursor,
+      limit,
+    });
+    return c.json({ campaigns: page.items.map((r) => serializeCampaign(r.row)), nextCursor: page.nextCursor }, 200);
   },
 );
 

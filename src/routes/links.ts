@@ -2,22 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { findCampaign } from "../db/campaigns";
-import {
-  findLinkByCode,
-  insertLinksAtomically,
-  isUniqueViolation,
-  listLinks,
-  serializeLink,
-  type NewLink,
-} from "../db/links";
+import { findLinkByCode, insertLinks, listLinks, newLinkRow, serializeLink, type NewLink } from "../db/links";
 import { links, type CampaignRow } from "../db/schema";
 import { ApiError, type ErrorIssue } from "../errors";
 import { hashContact } from "../lib/contact";
-import { newId, newLinkCode } from "../lib/ids";
 import { forgetRedirectTarget } from "../lib/link-cache";
 import { createRouter } from "../lib/openapi";
 import { requireApiKey } from "../middleware/auth";
-import { bearerSecurity, decodeCursor, errorResponses, jsonBody, jsonResponse, toPage } from "../schemas/common";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
 import {
   BulkLinksBody,
   BulkLinksResult,
@@ -35,7 +27,6 @@ const common = { security: bearerSecurity, tags: ["Links"] };
 const write = { ...common, middleware: [requireApiKey("links:write")] };
 const read = { ...common, middleware: [requireApiKey("links:write", "reports:read")] };
 const codeParam = z.object({ code: linkCode });
-const CODE_ATTEMPTS = 3;
 
 async function resolveCampaign(db: Db, workspaceId: string, id: string | undefined) {
   if (id === undefined) return null;
@@ -75,33 +66,16 @@ linkRoutes.openapi(
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issue = variantIssue(campaign, body.variant, ["variant"]);
     if (issue) throw new ApiError("invalid_request", "The request is invalid; see issues.", [issue]);
-    const now = Date.now();
-    const row: NewLink = {
-      id: newId("lnk"),
+    const row = newLinkRow(
       workspaceId,
-      code: body.code ?? newLinkCode(),
-      url: body.url,
-      campaignId: campaign?.id ?? null,
-      variant: body.variant ?? null,
-      contactHash: body.contact ? await hashContact(c.env.PII_PEPPER, body.contact) : null,
-      messageId: body.messageId ?? null,
-      externalId: body.externalId ?? null,
-      utm: body.utm ?? null,
-      expiresAt: body.expiresAt ?? null,
-      disabledAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await c.var.db.insert(links).values(row);
-        break;
-      } catch (err) {
-        if (!isUniqueViolation(err, "links.code")) throw err;
-        if (body.code) throw new ApiError("conflict", `The code "${body.code}" is already taken.`);
-        if (attempt >= CODE_ATTEMPTS) throw err;
-        row.code = newLinkCode();
-      }
+      {
+        ...body,
+        contactHash: body.contact ? await hashContact(c.env.PII_PEPPER, body.contact) : null,
+      },
+      Date.now(),
+    );
+    if ((await insertLinks(c.env.DB, [row], body.code !== undefined)) === "code_taken") {
+      throw new ApiError("conflict", `The code "${body.code}" is already taken.`);
     }
     await forgetRedirectTarget(row.code);
     return c.json(serializeLink(row, new URL(c.req.url).origin), 201);
@@ -132,32 +106,23 @@ linkRoutes.openapi(
 
     const now = Date.now();
     const contactHashes = await Promise.all(body.recipients.map((r) => hashContact(c.env.PII_PEPPER, r.contact)));
-    const rows: NewLink[] = body.recipients.map((r, i) => ({
-      id: newId("lnk"),
-      workspaceId,
-      code: newLinkCode(),
-      url: r.url ?? body.url,
-      campaignId: body.campaignId,
-      variant: r.variant ?? body.variant ?? null,
-      contactHash: contactHashes[i],
-      messageId: r.messageId ?? null,
-      externalId: r.externalId ?? null,
-      utm: body.utm ?? null,
-      expiresAt: body.expiresAt ?? null,
-      disabledAt: null,
-      createdAt: now,
-      updatedAt: now,
-    }));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await insertLinksAtomically(c.env.DB, rows);
-        break;
-      } catch (err) {
-        // A generated code met an existing one: the batch rolled back, so draw new codes and retry.
-        if (!isUniqueViolation(err, "links.code") || attempt >= CODE_ATTEMPTS) throw err;
-        for (const row of rows) row.code = newLinkCode();
-      }
-    }
+    const rows = body.recipients.map((r, i) =>
+      newLinkRow(
+        workspaceId,
+        {
+          url: r.url ?? body.url,
+          campaignId: body.campaignId,
+          variant: r.variant ?? body.variant,
+          contactHash: contactHashes[i],
+          messageId: r.messageId,
+          externalId: r.externalId,
+          utm: body.utm,
+          expiresAt: body.expiresAt,
+        },
+        now,
+      ),
+    );
+    await insertLinks(c.env.DB, rows, false);
     const origin = new URL(c.req.url).origin;
     return c.json({ links: rows.map((row) => serializeLink(row, origin)) }, 201);
   },
@@ -174,15 +139,9 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const { campaignId, cursor, limit } = c.req.valid("query");
-    const rows = await listLinks(c.var.db, {
-      workspaceId: c.var.auth.workspace.id,
-      campaignId,
-      beforeRowid: decodeCursor(cursor),
-      limit,
-    });
-    const page = toPage(rows, limit);
+    const page = await listLinks(c.var.db, { workspaceId: c.var.auth.workspace.id, campaignId, cursor, limit });
     const origin = new URL(c.req.url).origin;
-    return c.json({ links: page.items.map((r) => serializeLink(r.link, origin)), nextCursor: page.nextCursor }, 200);
+    return c.json({ links: page.items.map((r) => serializeLink(r.row, origin)), nextCursor: page.nextCursor }, 200);
   },
 );
 

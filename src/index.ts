@@ -8,7 +8,9 @@ import { handleQueue, type QueueMessage } from "./queue";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { campaignRoutes } from "./routes/campaigns";
 import { linkRoutes } from "./routes/links";
+import { messageRoutes } from "./routes/messages";
 import { redirectRoutes } from "./routes/redirect";
+import { webhookRoutes } from "./routes/webhooks";
 import { workspaceRoutes } from "./routes/workspaces";
 import { handleScheduled } from "./scheduled";
 import type { AppEnv } from "./types";
@@ -33,6 +35,7 @@ api.route("/", workspaceRoutes);
 api.route("/", apiKeyRoutes);
 api.route("/", campaignRoutes);
 api.route("/", linkRoutes);
+api.route("/", messageRoutes);
 api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
   type: "http",
   scheme: "bearer",
@@ -55,6 +58,7 @@ api.doc31("/openapi.json", {
 const app = new Hono<AppEnv>();
 app.use(requestId());
 app.route("/", api);
+app.route("/webhooks", webhookRoutes);
 app.route("/", redirectRoutes);
 app.onError(handleError);
 app.notFound(handleNotFound);

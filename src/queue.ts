@@ -1,8 +1,10 @@
 import { insertClicks, type ClickRecord } from "./db/clicks";
+import { writeWhatsAppEvents, type WhatsAppEvents } from "./db/messages";
 import { WriteCoalescer } from "./lib/write-coalescer";
+import { mergeEvents } from "./whatsapp/ingest";
 
 /** What travels through the events queue: work that must not be lost when D1 is unavailable. */
-export type QueueMessage = { type: "click"; click: ClickRecord };
+export type QueueMessage = { type: "click"; click: ClickRecord } | { type: "whatsapp"; events: WhatsAppEvents };
 
 // Concurrent clicks in this isolate share one D1 batch (see WriteCoalescer); up to 100 also fit one
 // queue sendBatch should D1 fail.
@@ -32,24 +34,46 @@ function backoffSeconds(attempts: number): number {
   return Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
 }
 
+/** Writes one kind of message together; on failure every one of them is retried with back-off. */
+async function settle<M extends QueueMessage>(
+  messages: Message<M>[],
+  write: (bodies: M[]) => Promise<void>,
+): Promise<void> {
+  if (messages.length === 0) return;
+  try {
+    // Writes are idempotent, so a batch that is retried after a partial failure is safe.
+    await write(messages.map((m) => m.body));
+    for (const message of messages) message.ack();
+  } catch (err) {
+    console.warn(
+      JSON.stringify({
+        event: "queue_batch_failed",
+        type: messages[0].body.type,
+        size: messages.length,
+        error: String(err),
+      }),
+    );
+    for (const message of messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+  }
+}
+
 export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const clicks = batch.messages.filter((m) => m.body?.type === "click");
+  const clicks: Message<Extract<QueueMessage, { type: "click" }>>[] = [];
+  const whatsapp: Message<Extract<QueueMessage, { type: "whatsapp" }>>[] = [];
   for (const message of batch.messages) {
-    if (message.body?.type !== "click") {
+    const type = message.body?.type;
+    if (type === "click") clicks.push(message as (typeof clicks)[number]);
+    else if (type === "whatsapp") whatsapp.push(message as (typeof whatsapp)[number]);
+    else {
       console.error(JSON.stringify({ event: "unknown_queue_message", id: message.id }));
       message.retry(); // kept for inspection: after max_retries it moves to the dead-letter queue
     }
   }
-  if (clicks.length === 0) return;
-  try {
-    // Inserts are idempotent by click id, so a batch that is retried after a partial failure is safe.
-    await insertClicks(
+  await settle(clicks, (bodies) =>
+    insertClicks(
       env.DB,
-      clicks.map((m) => m.body.click),
-    );
-    for (const message of clicks) message.ack();
-  } catch (err) {
-    console.warn(JSON.stringify({ event: "click_batch_failed", size: clicks.length, error: String(err) }));
-    for (const message of clicks) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
-  }
+      bodies.map((b) => b.click),
+    ),
+  );
+  await settle(whatsapp, (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))));
 }

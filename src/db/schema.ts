@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Times are stored as epoch milliseconds (UTC) so that range scans and rollups compare integers.
 
@@ -134,6 +134,9 @@ export const clicks = sqliteTable(
   },
   (t) => [
     index("clicks_dedup").on(t.linkId, t.visitorHash, t.occurredAt),
+    index("clicks_message")
+      .on(t.workspaceId, t.messageId, t.occurredAt)
+      .where(sql`message_id IS NOT NULL`),
     index("clicks_workspace_time").on(t.workspaceId, t.occurredAt),
     index("clicks_contact")
       .on(t.contactHash, t.occurredAt)
@@ -141,3 +144,61 @@ export const clicks = sqliteTable(
   ],
 );
 export type ClickRow = typeof clicks.$inferSelect;
+
+/**
+ * One sent WhatsApp message (a `wamid`) and what is known of it. A row appears on registration or
+ * on the first status for its wamid, whichever comes first; the other joins it later. Each status
+ * column holds the earliest time that status was observed, so the state is the same in any order
+ * of arrival and a repeated delivery changes nothing. Reached-but-unobserved steps are inferred
+ * when the state is read.
+ */
+export const messages = sqliteTable(
+  "messages",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    id: text("id").notNull(),
+    contactHash: text("contact_hash"),
+    campaignId: text("campaign_id"),
+    variant: text("variant"),
+    linkCode: text("link_code"),
+    category: text("category"),
+    externalId: text("external_id"),
+    bizOpaque: text("biz_opaque"),
+    registeredAt: integer("registered_at"),
+    sentAt: integer("sent_at"),
+    deliveredAt: integer("delivered_at"),
+    readAt: integer("read_at"),
+    failedAt: integer("failed_at"),
+    errors: text("errors", { mode: "json" }).$type<unknown[]>(),
+    pricing: text("pricing", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.id] }),
+    index("messages_campaign_sent").on(t.workspaceId, t.campaignId, t.sentAt),
+    index("messages_contact_sent").on(t.workspaceId, t.contactHash, t.sentAt),
+    index("messages_link").on(t.workspaceId, t.linkCode),
+  ],
+);
+export type MessageRow = typeof messages.$inferSelect;
+
+/** Messages from contacts to the business: replies (with `contextId`), button taps, reactions. */
+export const inboundMessages = sqliteTable(
+  "inbound_messages",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    id: text("id").notNull(),
+    contactHash: text("contact_hash"),
+    // The wamid of the business message this one replies to, when WhatsApp says so.
+    contextId: text("context_id"),
+    type: text("type").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.id] }),
+    index("inbound_context").on(t.workspaceId, t.contextId),
+    index("inbound_contact_time").on(t.workspaceId, t.contactHash, t.occurredAt),
+  ],
+);
+export type InboundMessageRow = typeof inboundMessages.$inferSelect;

@@ -5,6 +5,7 @@ import { defaultSettings, mergeSettings, serializeWorkspace } from "../db/worksp
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
 import { forgetWorkspaceTargets } from "../lib/link-cache";
+import { forgetWebhookSecrets } from "../whatsapp/webhook-secrets";
 import { createRouter } from "../lib/openapi";
 import { requireAdminToken, requireApiKey } from "../middleware/auth";
 import { apiKeyHint } from "../db/api-keys";
@@ -94,6 +95,7 @@ workspaceRoutes.openapi(
       .set({ name: updated.name, settings: updated.settings, secrets: updated.secrets })
       .where(eq(workspaces.id, current.id));
     forgetWorkspaceTargets(current.id);
+    forgetWebhookSecrets(current.id);
     return c.json(await serializeWorkspace(c.env.DATA_KEY, updated), 200);
   },
 );

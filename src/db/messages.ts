@@ -1,0 +1,151 @@
+import type { WhatsAppStatus } from "../whatsapp/webhook-body";
+import type { MessageRow } from "./schema";
+
+export type StoredStatus = {
+  workspaceId: string;
+  messageId: string;
+  status: WhatsAppStatus;
+  at: number;
+  contactHash: string | null;
+  bizOpaque: string | null;
+  errors: unknown[] | null;
+  pricing: Record<string, unknown> | null;
+};
+
+export type StoredInbound = {
+  workspaceId: string;
+  id: string;
+  type: string;
+  at: number;
+  contactHash: string | null;
+  contextId: string | null;
+};
+
+export type WhatsAppEvents = { statuses: StoredStatus[]; inbound: StoredInbound[] };
+
+// SQLite's two-argument MIN is NULL when either side is; this keeps the earliest non-null time.
+const earliest = (column: string) =>
+  `${column} = COALESCE(MIN(messages.${column}, excluded.${column}), messages.${column}, excluded.${column})`;
+
+// A status creates the message row if it is the first news of that wamid, otherwise it can only move
+// a step's time earlier or fill what is missing: repeated or reordered deliveries give the same row.
+// `biz_opaque_callback_data` equal to one of the workspace's link codes joins the message to that link.
+const UPSERT_STATUSES_SQL = `INSERT INTO messages
+  (workspace_id, id, contact_hash, biz_opaque, link_code, campaign_id, variant,
+   sent_at, delivered_at, read_at, failed_at, errors, pricing, created_at)
+SELECT s.value->>'workspaceId', s.value->>'messageId', s.value->>'contactHash', s.value->>'bizOpaque',
+  l.code, l.campaign_id, l.variant,
+  CASE s.value->>'status' WHEN 'sent' THEN s.value->>'at' END,
+  CASE s.value->>'status' WHEN 'delivered' THEN s.value->>'at' END,
+  CASE s.value->>'status' WHEN 'read' THEN s.value->>'at' END,
+  CASE s.value->>'status' WHEN 'failed' THEN s.value->>'at' END,
+  json_extract(s.value, '$.errors'), json_extract(s.value, '$.pricing'), ?2
+FROM json_each(?1) s
+LEFT JOIN links l ON l.code = s.value->>'bizOpaque' AND l.workspace_id = s.value->>'workspaceId'
+WHERE true
+ON CONFLICT (workspace_id, id) DO UPDATE SET
+  contact_hash = COALESCE(messages.contact_hash, excluded.contact_hash),
+  biz_opaque = COALESCE(messages.biz_opaque, excluded.biz_opaque),
+  link_code = COALESCE(messages.link_code, excluded.link_code),
+  campaign_id = COALESCE(messages.campaign_id, excluded.campaign_id),
+  variant = COALESCE(messages.variant, excluded.variant),
+  ${earliest("sent_at")}, ${earliest("delivered_at")}, ${earliest("read_at")}, ${earliest("failed_at")},
+  errors = COALESCE(messages.errors, excluded.errors),
+  pricing = COALESCE(messages.pricing, excluded.pricing)`;
+
+const INSERT_INBOUND_SQL = `INSERT OR IGNORE INTO inbound_messages
+  (workspace_id, id, contact_hash, context_id, type, occurred_at, received_at)
+SELECT value->>'workspaceId', value->>'id', value->>'contactHash', value->>'contextId', value->>'type',
+  value->>'at', ?2
+FROM json_each(?1)`;
+
+const CHUNK = 500;
+
+function chunkedStatements(d1: D1Database, sql: string, rows: unknown[], now: number): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    statements.push(d1.prepare(sql).bind(JSON.stringify(rows.slice(i, i + CHUNK)), now));
+  }
+  return statements;
+}
+
+/** Stores statuses and inbound messages in one atomic batch; safe to repeat with the same events. */
+export async function writeWhatsAppEvents(d1: D1Database, events: WhatsAppEvents): Promise<void> {
+  const now = Date.now();
+  const statements = [
+    ...chunkedStatements(d1, UPSERT_STATUSES_SQL, events.statuses, now),
+    ...chunkedStatements(d1, INSERT_INBOUND_SQL, events.inbound, now),
+  ];
+  if (statements.length > 0) await d1.batch(statements);
+}
+
+export type MessageRegistration = {
+  id: string;
+  contactHash: string;
+  campaignId: string | null;
+  variant: string | null;
+  linkCode: string | null;
+  category: string | null;
+  externalId: string | null;
+  sentAt: number | null;
+};
+
+// The first registration of a wamid sets what the business says about it; registering it again
+// changes nothing. Statuses that arrived before it keep their times.
+const keepRegistered = (column: string) =>
+  `${column} = CASE WHEN messages.registered_at IS NULL THEN COALESCE(excluded.${column}, messages.${column}) ELSE messages.${column} END`;
+
+const REGISTER_SQL = `INSERT INTO messages
+  (workspace_id, id, contact_hash, campaign_id, variant, link_code, category, external_id,
+   registered_at, sent_at, created_at)
+SELECT ?2, value->>'id', value->>'contactHash', value->>'campaignId', value->>'variant', value->>'linkCode',
+  value->>'category', value->>'externalId', ?3, COALESCE(value->>'sentAt', ?3), ?3
+FROM json_each(?1)
+WHERE true
+ON CONFLICT (workspace_id, id) DO UPDATE SET
+  ${keepRegistered("contact_hash")}, ${keepRegistered("campaign_id")}, ${keepRegistered("variant")},
+  ${keepRegistered("link_code")}, ${keepRegistered("category")}, ${keepRegistered("external_id")},
+  sent_at = CASE WHEN messages.registered_at IS NULL THEN ${"COALESCE(MIN(messages.sent_at, excluded.sent_at), messages.sent_at, excluded.sent_at)"} ELSE messages.sent_at END,
+  registered_at = COALESCE(messages.registered_at, excluded.registered_at)`;
+
+export async function registerMessages(
+  d1: D1Database,
+  workspaceId: string,
+  rows: MessageRegistration[],
+): Promise<void> {
+  const now = Date.now();
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    statements.push(d1.prepare(REGISTER_SQL).bind(JSON.stringify(rows.slice(i, i + CHUNK)), workspaceId, now));
+  }
+  await d1.batch(statements);
+}
+
+type MessageStateRow = Omit<MessageRow, "errors" | "pricing"> & {
+  errors: string | null;
+  pricing: string | null;
+  clickedAt: number | null;
+};
+
+// The first human click through the message's own link, whichever way that link is joined to it.
+const MESSAGE_SQL = `SELECT m.workspace_id AS workspaceId, m.id, m.contact_hash AS contactHash,
+  m.campaign_id AS campaignId, m.variant, m.link_code AS linkCode, m.category, m.external_id AS externalId,
+  m.biz_opaque AS bizOpaque, m.registered_at AS registeredAt, m.sent_at AS sentAt,
+  m.delivered_at AS deliveredAt, m.read_at AS readAt, m.failed_at AS failedAt, m.errors, m.pricing,
+  m.created_at AS createdAt,
+  (SELECT MIN(c.occurred_at) FROM clicks c
+    WHERE c.workspace_id = m.workspace_id AND c.kind = 'click'
+      AND (c.message_id = m.id
+        OR c.link_id = (SELECT l.id FROM links l WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id))
+  ) AS clickedAt
+FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2`;
+
+export async function findMessage(d1: D1Database, workspaceId: string, id: string) {
+  const row = await d1.prepare(MESSAGE_SQL).bind(workspaceId, id).first<MessageStateRow>();
+  if (!row) return null;
+  return {
+    ...row,
+    errors: row.errors ? (JSON.parse(row.errors) as unknown[]) : null,
+    pricing: row.pricing ? (JSON.parse(row.pricing) as Record<string, unknown>) : null,
+  };
+}

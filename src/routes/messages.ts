@@ -1,0 +1,144 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { findMessage, registerMessages, type MessageRegistration } from "../db/messages";
+import { ApiError, type ErrorIssue } from "../errors";
+import { hashContact } from "../lib/contact";
+import { createRouter } from "../lib/openapi";
+import { requireApiKey } from "../middleware/auth";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
+import { IngestResult, MessageState, RegisterMessagesBody, RegisterMessagesResult } from "../schemas/messages";
+import { storeWhatsAppEvents, toStoredEvents } from "../whatsapp/ingest";
+import { deriveMessageState } from "../whatsapp/message-state";
+import { readWebhookEvents, WebhookBody } from "../whatsapp/webhook-body";
+
+export const messageRoutes = createRouter();
+
+const common = { security: bearerSecurity, tags: ["WhatsApp"] };
+
+messageRoutes.openapi(
+  createRoute({
+    ...common,
+    method: "post",
+    path: "/statuses",
+    summary: "Relay a WhatsApp webhook body (statuses and inbound messages) received elsewhere",
+    middleware: [requireApiKey("events:write")],
+    request: jsonBody(WebhookBody.openapi("WhatsAppWebhookBody")),
+    responses: { 200: jsonResponse(IngestResult, "Stored"), ...errorResponses(400, 401, 403, 413, 415) },
+  }),
+  async (c) => {
+    const parsed = readWebhookEvents(c.req.valid("json"));
+    await storeWhatsAppEvents(c.env, await toStoredEvents(c.env.PII_PEPPER, c.var.auth.workspace.id, parsed));
+    return c.json({ statuses: parsed.statuses.length, messages: parsed.inbound.length, skipped: parsed.skipped }, 200);
+  },
+);
+
+type Lookup = { id: string; campaign_id: string | null; variant: string | null; variants?: string };
+
+async function lookUp(d1: D1Database, sql: string, workspaceId: string, keys: string[]): Promise<Map<string, Lookup>> {
+  if (keys.length === 0) return new Map();
+  const { results } = await d1.prepare(sql).bind(workspaceId, JSON.stringify(keys)).all<Lookup>();
+  return new Map(results.map((row) => [row.id, row]));
+}
+
+messageRoutes.openapi(
+  createRoute({
+    ...common,
+    method: "post",
+    path: "/messages",
+    summary: "Register sent messages (up to 10,000) with their campaign, variant and link; idempotent by id",
+    middleware: [requireApiKey("links:write")],
+    request: jsonBody(RegisterMessagesBody),
+    responses: { 200: jsonResponse(RegisterMessagesResult, "Registered"), ...errorResponses(400, 401, 403, 413, 415) },
+  }),
+  async (c) => {
+    const { messages } = c.req.valid("json");
+    const workspaceId = c.var.auth.workspace.id;
+    const distinct = (values: (string | undefined)[]) => [...new Set(values.filter((v): v is string => !!v))];
+    const [campaigns, links] = await Promise.all([
+      lookUp(
+        c.env.DB,
+        "SELECT id, variants FROM campaigns WHERE workspace_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+        workspaceId,
+        distinct(messages.map((m) => m.campaignId)),
+      ),
+      lookUp(
+        c.env.DB,
+        "SELECT code AS id, campaign_id, variant FROM links WHERE workspace_id = ?1 AND code IN (SELECT value FROM json_each(?2))",
+        workspaceId,
+        distinct(messages.map((m) => m.linkCode)),
+      ),
+    ]);
+
+    const issues: ErrorIssue[] = [];
+    const rows: MessageRegistration[] = await Promise.all(
+      messages.map(async (m, i) => {
+        const link = m.linkCode ? links.get(m.linkCode) : undefined;
+        if (m.linkCode && !link)
+          issues.push({ path: ["messages", i, "linkCode"], message: "No such link in this workspace" });
+        const campaignId = m.campaignId ?? link?.campaign_id ?? null;
+        const variant = m.variant ?? (m.campaignId ? null : link?.variant) ?? null;
+        if (m.campaignId && !campaigns.has(m.campaignId)) {
+          issues.push({ path: ["messages", i, "campaignId"], message: "No such campaign in this workspace" });
+        }
+        const variants: string[] = JSON.parse(campaigns.get(campaignId ?? "")?.variants ?? "[]");
+        if (m.variant && variants.length > 0 && !variants.includes(m.variant)) {
+          issues.push({
+            path: ["messages", i, "variant"],
+            message: `Not a variant of this campaign (${variants.join(", ")})`,
+          });
+        }
+        return {
+          id: m.id,
+          contactHash: await hashContact(c.env.PII_PEPPER, m.contact),
+          campaignId,
+          variant,
+          linkCode: m.linkCode ?? null,
+          category: m.category ?? null,
+          externalId: m.externalId ?? null,
+          sentAt: m.sentAt ?? null,
+        };
+      }),
+    );
+    if (issues.length > 0) throw new ApiError("invalid_request", "No message was registered; see issues.", issues);
+    await registerMessages(c.env.DB, workspaceId, rows);
+    return c.json({ registered: new Set(rows.map((r) => r.id)).size }, 200);
+  },
+);
+
+messageRoutes.openapi(
+  createRoute({
+    ...common,
+    method: "get",
+    path: "/messages/{id}",
+    summary: "One message's joined state: statuses, inferred steps, click, errors and pricing",
+    middleware: [requireApiKey("reports:read")],
+    request: { params: z.object({ id: z.string().min(1).max(256) }) },
+    responses: { 200: jsonResponse(MessageState, "The message"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await findMessage(c.env.DB, c.var.auth.workspace.id, id);
+    if (!row) throw new ApiError("not_found", `No message ${id} in this workspace.`);
+    const state = deriveMessageState(row);
+    return c.json(
+      {
+        id: row.id,
+        campaignId: row.campaignId,
+        variant: row.variant,
+        linkCode: row.linkCode,
+        externalId: row.externalId,
+        category: row.category,
+        registered: row.registeredAt !== null,
+        status: state.status,
+        sentAt: toIso(state.sentAt),
+        deliveredAt: toIso(state.deliveredAt),
+        readAt: toIso(state.readAt),
+        failedAt: toIso(state.failedAt),
+        clickedAt: toIso(state.clickedAt),
+        inferred: state.inferred,
+        errors: row.errors,
+        pricing: row.pricing,
+      },
+      200,
+    );
+  },
+);

@@ -1,0 +1,61 @@
+import { z } from "@hono/zod-openapi";
+import { isoDateTime } from "./common";
+import { variantName } from "./campaigns";
+import { contactInput, linkCode } from "./links";
+
+export const RegisterMessage = z
+  .object({
+    id: z.string().trim().min(1).max(256).openapi({ description: "The WhatsApp message id (wamid)" }),
+    contact: contactInput,
+    campaignId: z.string().max(64).optional(),
+    variant: variantName.optional(),
+    linkCode: linkCode.optional(),
+    sentAt: isoDateTime
+      .transform((value) => Date.parse(value))
+      .optional()
+      .openapi({ type: "string", format: "date-time" }),
+    category: z.string().trim().min(1).max(64).optional().openapi({ example: "marketing" }),
+    externalId: z.string().trim().min(1).max(128).optional(),
+  })
+  .strict()
+  .openapi("RegisterMessage");
+
+export const MAX_REGISTERED_MESSAGES = 10_000;
+
+export const RegisterMessagesBody = z
+  .object({ messages: z.array(RegisterMessage).min(1).max(MAX_REGISTERED_MESSAGES) })
+  .strict()
+  .openapi("RegisterMessages");
+
+export const RegisterMessagesResult = z
+  .object({ registered: z.number().int().openapi({ description: "Distinct message ids in the request" }) })
+  .openapi("RegisterMessagesResult");
+
+const step = isoDateTime.nullable();
+
+export const MessageState = z
+  .object({
+    id: z.string(),
+    campaignId: z.string().nullable(),
+    variant: z.string().nullable(),
+    linkCode: z.string().nullable(),
+    externalId: z.string().nullable(),
+    category: z.string().nullable(),
+    registered: z
+      .boolean()
+      .openapi({ description: "Whether the message was registered, or is known only from statuses" }),
+    status: z.enum(["sent", "delivered", "read", "failed"]),
+    sentAt: step,
+    deliveredAt: step,
+    readAt: step,
+    failedAt: step,
+    clickedAt: step,
+    inferred: z.array(z.enum(["sent", "delivered", "read"])).openapi({ description: "Steps reached but not reported" }),
+    errors: z.array(z.unknown()).nullable(),
+    pricing: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi("MessageState");
+
+export const IngestResult = z
+  .object({ statuses: z.number().int(), messages: z.number().int(), skipped: z.number().int() })
+  .openapi("IngestResult");

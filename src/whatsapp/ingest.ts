@@ -1,0 +1,109 @@
+import { writeWhatsAppEvents, type StoredInbound, type StoredStatus, type WhatsAppEvents } from "../db/messages";
+import { hashContact } from "../lib/contact";
+import { WriteCoalescer } from "../lib/write-coalescer";
+import type { QueueMessage } from "../queue";
+import type { ParsedWebhook, WebhookContact } from "./webhook-body";
+
+/**
+ * One contact id for a webhook's phone number or business-scoped user id, hashed exactly as contacts
+ * given to the API are: a `wa_id` is the E.164 number without its `+`.
+ */
+function contactHasher(pepper: string) {
+  const memo = new Map<string, Promise<string>>();
+  return (contact: WebhookContact): Promise<string | null> => {
+    const id = contact.phone ? `+${contact.phone}` : contact.userId;
+    if (!id) return Promise.resolve(null);
+    let hash = memo.get(id);
+    if (!hash) memo.set(id, (hash = hashContact(pepper, id)));
+    return hash;
+  };
+}
+
+export async function toStoredEvents(
+  pepper: string,
+  workspaceId: string,
+  parsed: ParsedWebhook,
+): Promise<WhatsAppEvents> {
+  const hash = contactHasher(pepper);
+  const statuses = await Promise.all(
+    parsed.statuses.map(async ({ contact, ...s }): Promise<StoredStatus> => ({
+      ...s,
+      workspaceId,
+      contactHash: await hash(contact),
+    })),
+  );
+  const inbound = await Promise.all(
+    parsed.inbound.map(async ({ contact, ...m }): Promise<StoredInbound> => ({
+      ...m,
+      workspaceId,
+      contactHash: await hash(contact),
+    })),
+  );
+  return { statuses, inbound };
+}
+
+// Queue messages must stay under 128 KB; a large webhook body is split into several.
+const MAX_QUEUE_MESSAGE_BYTES = 100_000;
+const MAX_SEND_BATCH = { messages: 100, bytes: 200_000 };
+
+function splitForQueue(events: WhatsAppEvents): QueueMessage[] {
+  const messages: QueueMessage[] = [];
+  let current: WhatsAppEvents = { statuses: [], inbound: [] };
+  let size = 0;
+  const push = <K extends keyof WhatsAppEvents>(kind: K, event: WhatsAppEvents[K][number]) => {
+    const bytes = JSON.stringify(event).length;
+    if (size + bytes > MAX_QUEUE_MESSAGE_BYTES && size > 0) {
+      messages.push({ type: "whatsapp", events: current });
+      current = { statuses: [], inbound: [] };
+      size = 0;
+    }
+    (current[kind] as WhatsAppEvents[K][number][]).push(event);
+    size += bytes;
+  };
+  for (const status of events.statuses) push("statuses", status);
+  for (const inbound of events.inbound) push("inbound", inbound);
+  if (size > 0) messages.push({ type: "whatsapp", events: current });
+  return messages;
+}
+
+async function enqueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
+  let batch: MessageSendRequest<QueueMessage>[] = [];
+  let bytes = 0;
+  for (const body of messages) {
+    const size = JSON.stringify(body).length;
+    if (batch.length === MAX_SEND_BATCH.messages || (bytes + size > MAX_SEND_BATCH.bytes && batch.length > 0)) {
+      await queue.sendBatch(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push({ body });
+    bytes += size;
+  }
+  if (batch.length > 0) await queue.sendBatch(batch);
+}
+
+export function mergeEvents(batches: WhatsAppEvents[]): WhatsAppEvents {
+  return { statuses: batches.flatMap((b) => b.statuses), inbound: batches.flatMap((b) => b.inbound) };
+}
+
+// Webhooks that arrive together share one D1 batch: one local D1 write per request caps near 1,000/s.
+const eventWrites = new WriteCoalescer<WhatsAppEvents>({ maxItems: 64, pollMs: 1, staleAfterMs: 10_000 });
+
+/**
+ * Stores the events durably: in D1, or, when D1 fails, in the events queue, which retries them.
+ * Resolves only once one of the two holds them, so a webhook can be acknowledged after it.
+ */
+export function storeWhatsAppEvents(env: Env, events: WhatsAppEvents): Promise<void> {
+  if (events.statuses.length === 0 && events.inbound.length === 0) return Promise.resolve();
+  return eventWrites.add(events, async (batches) => {
+    const merged = mergeEvents(batches);
+    try {
+      await writeWhatsAppEvents(env.DB, merged);
+    } catch (err) {
+      console.warn(
+        JSON.stringify({ event: "whatsapp_write_failed", statuses: merged.statuses.length, error: String(err) }),
+      );
+      await enqueue(env.EVENTS, splitForQueue(merged));
+    }
+  });
+}

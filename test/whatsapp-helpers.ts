@@ -1,0 +1,79 @@
+import { callJson, callWorker, createWorkspace } from "./helpers";
+
+export const APP_SECRET = "test-app-secret";
+export const VERIFY_TOKEN = "test-verify-token";
+
+export async function createWhatsAppWorkspace() {
+  const created = await createWorkspace({ whatsapp: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN } });
+  return { ...created, workspaceId: created.workspace.id as string };
+}
+
+export async function sign(secret: string, body: string | Uint8Array): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const mac = await crypto.subtle.sign("HMAC", key, bytes);
+  return `sha256=${[...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Posts a body to the workspace's webhook, signed as Meta signs it. */
+export async function deliverWebhook(workspaceId: string, body: unknown, secret = APP_SECRET) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return callJson(`/webhooks/whatsapp/${workspaceId}`, {
+    method: "POST",
+    body: text,
+    headers: { "x-hub-signature-256": await sign(secret, text) },
+  });
+}
+
+type StatusInit = {
+  id: string;
+  status: string;
+  at: number;
+  recipient?: string;
+  recipientUserId?: string;
+  biz?: string;
+  errors?: unknown[];
+  pricing?: Record<string, unknown>;
+};
+
+export function statusBody(...statuses: StatusInit[]) {
+  return {
+    object: "whatsapp_business_account",
+    entry: [
+      {
+        id: "102290129340398",
+        changes: [
+          {
+            field: "messages",
+            value: {
+              messaging_product: "whatsapp",
+              metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+              statuses: statuses.map((s) => ({
+                id: s.id,
+                status: s.status,
+                timestamp: String(Math.floor(s.at / 1000)),
+                recipient_id: s.recipient ?? "16505551234",
+                ...(s.recipientUserId ? { recipient_user_id: s.recipientUserId } : {}),
+                ...(s.biz ? { biz_opaque_callback_data: s.biz } : {}),
+                ...(s.errors ? { errors: s.errors } : {}),
+                ...(s.pricing ? { pricing: s.pricing } : {}),
+              })),
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function getMessage(key: string, id: string) {
+  return callJson(`/api/v1/messages/${encodeURIComponent(id)}`, { key });
+}
+
+export { callWorker };

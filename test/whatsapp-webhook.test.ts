@@ -1,0 +1,106 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { callJson, callWorker, createCampaign, createLink, expectErrorEnvelope } from "./helpers";
+import {
+  createWhatsAppWorkspace,
+  deliverWebhook,
+  getMessage,
+  sign,
+  statusBody,
+  VERIFY_TOKEN,
+} from "./whatsapp-helpers";
+
+const T0 = Date.UTC(2026, 10, 20, 9, 0, 0);
+
+describe("GET /webhooks/whatsapp/:workspaceId", () => {
+  it("answers Meta's handshake with the challenge, as text", async () => {
+    const { workspaceId } = await createWhatsAppWorkspace();
+    const res = await callWorker(
+      `/webhooks/whatsapp/${workspaceId}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=${VERIFY_TOKEN}`,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("1158201444");
+  });
+
+  it.each([
+    ["a wrong token", `hub.mode=subscribe&hub.challenge=1&hub.verify_token=nope`],
+    ["no token", `hub.mode=subscribe&hub.challenge=1`],
+    ["another mode", `hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=${VERIFY_TOKEN}`],
+    ["no challenge", `hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}`],
+  ])("refuses %s with 403", async (_, query) => {
+    const { workspaceId } = await createWhatsAppWorkspace();
+    const res = await callJson(`/webhooks/whatsapp/${workspaceId}?${query}`);
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual(expectErrorEnvelope("forbidden"));
+  });
+});
+
+describe("POST /webhooks/whatsapp/:workspaceId", () => {
+  it("accepts a signed status and records the message's state", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const res = await deliverWebhook(workspaceId, statusBody({ id: "wamid.A", status: "delivered", at: T0 }));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ statuses: 1, messages: 0, skipped: 0 });
+    const message = await getMessage(adminKey, "wamid.A");
+    expect(message.body).toMatchObject({
+      id: "wamid.A",
+      registered: false,
+      status: "delivered",
+      sentAt: new Date(T0).toISOString(),
+      deliveredAt: new Date(T0).toISOString(),
+      readAt: null,
+      inferred: ["sent"],
+    });
+  });
+
+  it.each([
+    ["no signature", {}],
+    ["a signature made with another secret", { sign: "other-secret" }],
+    ["a malformed signature", { header: "sha1=abc" }],
+  ])("refuses %s with 401 and stores nothing", async (_, how: { sign?: string; header?: string }) => {
+    const { workspaceId } = await createWhatsAppWorkspace();
+    const text = JSON.stringify(statusBody({ id: "wamid.unsigned", status: "sent", at: T0 }));
+    const headers: Record<string, string> = {};
+    if (how.sign) headers["x-hub-signature-256"] = await sign(how.sign, text);
+    if (how.header) headers["x-hub-signature-256"] = how.header;
+    const res = await callJson(`/webhooks/whatsapp/${workspaceId}`, { method: "POST", body: text, headers });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual(expectErrorEnvelope("unauthorized"));
+    const row = await env.DB.prepare("SELECT id FROM messages WHERE id = 'wamid.unsigned'").first();
+    expect(row).toBeNull();
+  });
+
+  it("refuses a body over 3 MB with 413", async () => {
+    const { workspaceId } = await createWhatsAppWorkspace();
+    const res = await deliverWebhook(workspaceId, JSON.stringify({ object: "x", pad: "x".repeat(3 * 1024 * 1024) }));
+    expect(res.status).toBe(413);
+  });
+
+  it("answers 400 for a signed body that is not JSON or not a webhook", async () => {
+    const { workspaceId } = await createWhatsAppWorkspace();
+    expect((await deliverWebhook(workspaceId, "{nope")).status).toBe(400);
+    expect((await deliverWebhook(workspaceId, { hello: "world" })).status).toBe(400);
+  });
+
+  it("joins statuses to a link through biz_opaque_callback_data and counts the click as reading", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const campaign = await createCampaign(adminKey, { variants: ["A", "B"] });
+    const link = await createLink(adminKey, { campaignId: campaign.id, variant: "B" });
+    await deliverWebhook(workspaceId, statusBody({ id: "wamid.B", status: "sent", at: T0, biz: link.code }));
+    await callWorker(`/${link.code}`, {
+      headers: {
+        "user-agent":
+          "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+      },
+    });
+    const message = await getMessage(adminKey, "wamid.B");
+    expect(message.body).toMatchObject({
+      campaignId: campaign.id,
+      variant: "B",
+      linkCode: link.code,
+      status: "read",
+      inferred: ["delivered", "read"],
+    });
+    expect(message.body.clickedAt).not.toBeNull();
+  });
+});

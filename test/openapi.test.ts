@@ -26,6 +26,9 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /api/v1/links/{code}",
         "PATCH /api/v1/links/{code}",
         "DELETE /api/v1/links/{code}",
+        "POST /api/v1/statuses",
+        "POST /api/v1/messages",
+        "GET /api/v1/messages/{id}",
       ].sort(),
     );
     expect(res.body.components.securitySchemes.apiKey).toEqual(

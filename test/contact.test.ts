@@ -8,6 +8,8 @@ describe("normalizeContact", () => {
     ["0044 20 7946 0958", "+442079460958"],
     ["+55 11 91234-5678", "+5511912345678"],
     ["+91.98765.43210", "+919876543210"],
+    // WhatsApp's wa_id for Mexican mobiles keeps the old "1": it must hash the same as the webhook's.
+    ["+52 1 55 1234 5678", "+5215512345678"],
     [
       "user.9373795779eb6441c8adb2eaee5b848e7dd174ddd302d7db62142f4722d574b6",
       "user.9373795779eb6441c8adb2eaee5b848e7dd174ddd302d7db62142f4722d574b6",

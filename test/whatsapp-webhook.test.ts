@@ -85,7 +85,8 @@ describe("POST /webhooks/whatsapp/:workspaceId", () => {
   it("joins statuses to a link through biz_opaque_callback_data and counts the click as reading", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     const campaign = await createCampaign(adminKey, { variants: ["A", "B"] });
-    const link = await createLink(adminKey, { campaignId: campaign.id, variant: "B" });
+    // The recipient's own link, whose code the business put in biz_opaque_callback_data when sending.
+    const link = await createLink(adminKey, { campaignId: campaign.id, variant: "B", contact: "+16505551234" });
     await deliverWebhook(workspaceId, statusBody({ id: "wamid.B", status: "sent", at: T0, biz: link.code }));
     await callWorker(`/${link.code}`, {
       headers: {

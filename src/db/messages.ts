@@ -127,7 +127,9 @@ type MessageStateRow = Omit<MessageRow, "errors" | "pricing"> & {
   clickedAt: number | null;
 };
 
-// The first human click through the message's own link, whichever way that link is joined to it.
+// The first human click that belongs to this message: on a link created for it (the click carries
+// its message id), or on its joined link when that link is this recipient's own. A click on a
+// campaign-wide link shared by many messages cannot say which recipient made it, so it counts for none.
 const MESSAGE_SQL = `SELECT m.workspace_id AS workspaceId, m.id, m.contact_hash AS contactHash,
   m.campaign_id AS campaignId, m.variant, m.link_code AS linkCode, m.category, m.external_id AS externalId,
   m.biz_opaque AS bizOpaque, m.registered_at AS registeredAt, m.sent_at AS sentAt,
@@ -136,7 +138,9 @@ const MESSAGE_SQL = `SELECT m.workspace_id AS workspaceId, m.id, m.contact_hash 
   (SELECT MIN(c.occurred_at) FROM clicks c
     WHERE c.workspace_id = m.workspace_id AND c.kind = 'click'
       AND (c.message_id = m.id
-        OR c.link_id = (SELECT l.id FROM links l WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id))
+        OR c.link_id = (SELECT l.id FROM links l
+          WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id
+            AND (l.message_id = m.id OR l.contact_hash = m.contact_hash)))
   ) AS clickedAt
 FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2`;
 

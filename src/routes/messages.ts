@@ -52,21 +52,22 @@ messageRoutes.openapi(
   async (c) => {
     const { messages } = c.req.valid("json");
     const workspaceId = c.var.auth.workspace.id;
-    const distinct = (values: (string | undefined)[]) => [...new Set(values.filter((v): v is string => !!v))];
-    const [campaigns, links] = await Promise.all([
-      lookUp(
-        c.env.DB,
-        "SELECT id, variants FROM campaigns WHERE workspace_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-        workspaceId,
-        distinct(messages.map((m) => m.campaignId)),
-      ),
-      lookUp(
-        c.env.DB,
-        "SELECT code AS id, campaign_id, variant FROM links WHERE workspace_id = ?1 AND code IN (SELECT value FROM json_each(?2))",
-        workspaceId,
-        distinct(messages.map((m) => m.linkCode)),
-      ),
-    ]);
+    const distinct = (values: (string | null | undefined)[]) => [...new Set(values.filter((v): v is string => !!v))];
+    const links = await lookUp(
+      c.env.DB,
+      "SELECT code AS id, campaign_id, variant FROM links WHERE workspace_id = ?1 AND code IN (SELECT value FROM json_each(?2))",
+      workspaceId,
+      distinct(messages.map((m) => m.linkCode)),
+    );
+    // A message without a campaignId takes its link's campaign, whose variants then apply too.
+    const campaignOf = (m: (typeof messages)[number]) =>
+      m.campaignId ?? (m.linkCode ? links.get(m.linkCode)?.campaign_id : null) ?? null;
+    const campaigns = await lookUp(
+      c.env.DB,
+      "SELECT id, variants FROM campaigns WHERE workspace_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+      workspaceId,
+      distinct(messages.map(campaignOf)),
+    );
 
     const issues: ErrorIssue[] = [];
     const rows: MessageRegistration[] = await Promise.all(
@@ -74,18 +75,21 @@ messageRoutes.openapi(
         const link = m.linkCode ? links.get(m.linkCode) : undefined;
         if (m.linkCode && !link)
           issues.push({ path: ["messages", i, "linkCode"], message: "No such link in this workspace" });
-        const campaignId = m.campaignId ?? link?.campaign_id ?? null;
-        const variant = m.variant ?? (m.campaignId ? null : link?.variant) ?? null;
-        if (m.campaignId && !campaigns.has(m.campaignId)) {
+        const campaignId = campaignOf(m);
+        const campaign = campaignId ? campaigns.get(campaignId) : undefined;
+        if (m.campaignId && !campaign) {
           issues.push({ path: ["messages", i, "campaignId"], message: "No such campaign in this workspace" });
         }
-        const variants: string[] = JSON.parse(campaigns.get(campaignId ?? "")?.variants ?? "[]");
-        if (m.variant && variants.length > 0 && !variants.includes(m.variant)) {
+        const variants: string[] = JSON.parse(campaign?.variants ?? "[]");
+        if (m.variant && !campaignId)
+          issues.push({ path: ["messages", i, "variant"], message: "A variant needs a campaign" });
+        else if (m.variant && variants.length > 0 && !variants.includes(m.variant)) {
           issues.push({
             path: ["messages", i, "variant"],
             message: `Not a variant of this campaign (${variants.join(", ")})`,
           });
         }
+        const variant = m.variant ?? (m.campaignId ? null : link?.variant) ?? null;
         return {
           id: m.id,
           contactHash: await hashContact(c.env.PII_PEPPER, m.contact),

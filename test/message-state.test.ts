@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { deriveMessageState, type MessageState, type ObservedSteps } from "../src/whatsapp/message-state";
-import { callJson, callWorker, createCampaign, createLink, type Json } from "./helpers";
-import { createWhatsAppWorkspace, deliverWebhook, getMessage, statusBody } from "./whatsapp-helpers";
+import { callJson, callWorker, createCampaign, createLink } from "./helpers";
+import { createWhatsAppWorkspace, deliverWebhook, expectedMessage, getMessage, statusBody } from "./whatsapp-helpers";
 
 // Times in the past, so that a registration (dated now) or a click (now) always comes after them.
 const T0 = Date.UTC(2026, 5, 1, 9, 0, 0);
@@ -39,26 +39,6 @@ async function deliverEach(workspaceId: string, statuses: Status[]) {
   }
 }
 
-function messageBody(state: Partial<Record<string, Json>> & { id: string; status: string }) {
-  return {
-    campaignId: null,
-    variant: null,
-    linkCode: null,
-    externalId: null,
-    category: null,
-    registered: false,
-    sentAt: null,
-    deliveredAt: null,
-    readAt: null,
-    failedAt: null,
-    clickedAt: null,
-    inferred: [],
-    errors: null,
-    pricing: null,
-    ...state,
-  };
-}
-
 const ID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=";
 const SENT: Status = { id: ID, status: "sent", at: T0, pricing: PRICING };
 const DELIVERED: Status = { id: ID, status: "delivered", at: T0 + 1 * MIN, pricing: PRICING };
@@ -66,7 +46,7 @@ const READ: Status = { id: ID, status: "read", at: T0 + 2 * MIN };
 const FAILED: Status = { id: ID, status: "failed", at: T0 + 1 * MIN, errors: ERRORS };
 const DELIVERED_AFTER_FAILURE: Status = { id: ID, status: "delivered", at: T0 + 2 * MIN, pricing: PRICING };
 
-const READ_STATE = messageBody({
+const READ_STATE = expectedMessage({
   id: ID,
   status: "read",
   sentAt: iso(T0),
@@ -75,7 +55,7 @@ const READ_STATE = messageBody({
   pricing: PRICING,
 });
 
-const DELIVERED_AFTER_FAILURE_STATE = messageBody({
+const DELIVERED_AFTER_FAILURE_STATE = expectedMessage({
   id: ID,
   status: "delivered",
   sentAt: iso(T0),
@@ -151,7 +131,7 @@ describe("message state through the webhook", () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     await deliverEach(workspaceId, [SENT, READ]);
     expect((await getMessage(adminKey, ID)).body).toEqual(
-      messageBody({
+      expectedMessage({
         id: ID,
         status: "read",
         sentAt: iso(T0),
@@ -173,7 +153,7 @@ describe("message state through the webhook", () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     await deliverEach(workspaceId, [FAILED, SENT]);
     expect((await getMessage(adminKey, ID)).body).toEqual(
-      messageBody({
+      expectedMessage({
         id: ID,
         status: "failed",
         sentAt: iso(T0),
@@ -196,7 +176,7 @@ describe("message state through the webhook", () => {
     expect(body.clickedAt).toEqual(expect.any(String));
     expect(Date.parse(body.clickedAt)).toBeGreaterThan(sentAt);
     expect(body).toEqual(
-      messageBody({
+      expectedMessage({
         id: "wamid.clicked",
         status: "read",
         sentAt: iso(sentAt),
@@ -255,7 +235,7 @@ describe("message state through the webhook", () => {
     await deliverEach(workspaceId, [{ id: "wamid.previewed", status: "sent", at: T0 }]);
     await callWorker(`/${link.code}`, { headers: { "user-agent": "WhatsApp/2.23.20.0" } });
     expect((await getMessage(adminKey, "wamid.previewed")).body).toEqual(
-      messageBody({ id: "wamid.previewed", status: "sent", sentAt: iso(T0) }),
+      expectedMessage({ id: "wamid.previewed", status: "sent", sentAt: iso(T0) }),
     );
   });
 
@@ -283,7 +263,7 @@ describe("message state through the webhook", () => {
     });
     expect(res).toMatchObject({ status: 200, body: { registered: 1 } });
     expect((await getMessage(adminKey, ID)).body).toEqual(
-      messageBody({
+      expectedMessage({
         id: ID,
         campaignId: campaign.id,
         variant: "B",
@@ -355,7 +335,7 @@ describe("message state through the webhook", () => {
     ).toEqual({ registered: 1 });
 
     expect((await getMessage(adminKey, ID)).body).toEqual(
-      messageBody({
+      expectedMessage({
         id: ID,
         campaignId: first.id,
         variant: "A",
@@ -379,7 +359,7 @@ describe("message state through the webhook", () => {
       { ...SENT, biz: link.code },
     ]);
     expect((await getMessage(adminKey, ID)).body).toEqual(
-      messageBody({
+      expectedMessage({
         id: ID,
         campaignId: campaign.id,
         variant: "B",
@@ -398,7 +378,7 @@ describe("message state through the webhook", () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     await deliverEach(workspaceId, [{ ...SENT, biz: otherLink.code }]);
     expect((await getMessage(adminKey, ID)).body).toEqual(
-      messageBody({ id: ID, status: "sent", sentAt: iso(T0), pricing: PRICING }),
+      expectedMessage({ id: ID, status: "sent", sentAt: iso(T0), pricing: PRICING }),
     );
   });
 });

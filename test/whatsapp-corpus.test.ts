@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { hashContact } from "../src/lib/contact";
 import { callJson, callWorker, createLink, createWorkspace, expectErrorEnvelope, ORIGIN, type Json } from "./helpers";
-import { createWhatsAppWorkspace, deliverWebhook, getMessage } from "./whatsapp-helpers";
+import { createWhatsAppWorkspace, deliverWebhook, expectedMessage, getMessage } from "./whatsapp-helpers";
 import vectorsJson from "./fixtures/whatsapp/signed/SIGNATURE_VECTORS.json?raw";
 import handshakeJson from "./fixtures/whatsapp/verification/GET_HANDSHAKE_CASES.json?raw";
 
@@ -43,37 +43,6 @@ const vectors = (JSON.parse(vectorsJson) as { vectors: SignatureVector[] }).vect
 type HandshakeCase = { id: string; query: string; expect_status: number | string; expect_body?: string };
 const handshake = JSON.parse(handshakeJson) as { configured_verify_token: string; cases: HandshakeCase[] };
 
-// What GET /api/v1/messages/:id says about a message known only from its webhook statuses.
-function unregistered(state: {
-  id: string;
-  status: string;
-  sentAt?: string | null;
-  deliveredAt?: string | null;
-  readAt?: string | null;
-  failedAt?: string | null;
-  inferred?: string[];
-  errors?: unknown[] | null;
-  pricing?: Record<string, unknown> | null;
-}) {
-  return {
-    campaignId: null,
-    variant: null,
-    linkCode: null,
-    externalId: null,
-    category: null,
-    registered: false,
-    sentAt: null,
-    deliveredAt: null,
-    readAt: null,
-    failedAt: null,
-    clickedAt: null,
-    inferred: [],
-    errors: null,
-    pricing: null,
-    ...state,
-  };
-}
-
 const PMP_MARKETING = { billable: true, pricing_model: "PMP", type: "regular", category: "marketing" };
 const CBP_SERVICE = { billable: true, pricing_model: "CBP", category: "service" };
 const CBP_BUSINESS_INITIATED = { billable: true, pricing_model: "CBP", category: "business_initiated" };
@@ -86,7 +55,7 @@ type StatusCase = {
   kind: "status";
   /** The id the recipient is identified by: "+" + digits for a phone number, else the BSUID; null for a group. */
   contact: string | null;
-  message: ReturnType<typeof unregistered>;
+  message: ReturnType<typeof expectedMessage>;
 };
 type InboundCase = {
   kind: "inbound";
@@ -102,7 +71,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "meta_docs/status_sent_pmp_marketing.json": {
     kind: "status",
     contact: "+16505551234",
-    message: unregistered({
+    message: expectedMessage({
       id: META_WAMID,
       status: "sent",
       sentAt: "2025-06-15T23:27:53.000Z",
@@ -113,12 +82,12 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "meta_docs/status_v24_without_conversation_or_pricing.json": {
     kind: "status",
     contact: "+16505551234",
-    message: unregistered({ id: META_WAMID, status: "sent", sentAt: "2025-06-15T23:27:53.000Z" }),
+    message: expectedMessage({ id: META_WAMID, status: "sent", sentAt: "2025-06-15T23:27:53.000Z" }),
   },
   "meta_docs/status_delivered_pmp_with_username_contacts.json": {
     kind: "status",
     contact: "+16505551234",
-    message: unregistered({
+    message: expectedMessage({
       id: META_WAMID,
       status: "delivered",
       sentAt: "2025-06-15T23:27:53.000Z",
@@ -130,7 +99,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "meta_docs/status_delivered_pmp_to_bsuid_empty_recipient_id.json": {
     kind: "status",
     contact: META_BSUID,
-    message: unregistered({
+    message: expectedMessage({
       id: META_WAMID,
       status: "delivered",
       sentAt: "2025-06-15T23:27:53.000Z",
@@ -142,7 +111,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "meta_docs/status_failed_131049.json": {
     kind: "status",
     contact: "+16505551234",
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA",
       status: "failed",
       failedAt: "2025-06-28T20:34:48.000Z",
@@ -162,7 +131,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "pywa/status_sent_cbp_service.json": {
     kind: "status",
     contact: "+972987654321",
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.xyzxyz",
       status: "sent",
       sentAt: "2023-10-25T20:49:05.000Z",
@@ -173,7 +142,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
     kind: "status",
     contact: "+972987654321",
     // "some data" is no link code of the workspace, so nothing joins.
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.xyzxyz",
       status: "sent",
       sentAt: "2023-10-25T20:49:05.000Z",
@@ -183,7 +152,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "pywa/status_delivered_cbp_service.json": {
     kind: "status",
     contact: "+972987654321",
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.xyzxyz",
       status: "delivered",
       sentAt: "2023-10-25T20:49:05.000Z",
@@ -195,7 +164,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "pywa/status_read_cbp_service.json": {
     kind: "status",
     contact: "+972987654321",
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.xyzxyz",
       status: "read",
       sentAt: "2023-07-15T00:20:58.000Z",
@@ -209,7 +178,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "pywa/status_played.json": {
     kind: "status",
     contact: "+972987654321",
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.xyzxyz",
       status: "read",
       sentAt: "2023-07-15T00:20:58.000Z",
@@ -222,7 +191,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "pywa/status_failed_130472.json": {
     kind: "status",
     contact: "+972987654321",
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.xyzxyz",
       status: "failed",
       failedAt: "2023-07-15T00:20:58.000Z",
@@ -241,7 +210,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "pywa/status_read_group_recipient.json": {
     kind: "status",
     contact: null,
-    message: unregistered({
+    message: expectedMessage({
       id: "<WHATSAPP_MESSAGE_ID>",
       status: "read",
       sentAt: "2023-10-25T20:49:05.000Z",
@@ -253,7 +222,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "whatsapp_business_java_api/status_sent_cbp_business_initiated.json": {
     kind: "status",
     contact: "+1111111111111",
-    message: unregistered({
+    message: expectedMessage({
       id: JAVA_WAMID,
       status: "sent",
       sentAt: "2023-01-06T15:51:57.000Z",
@@ -263,7 +232,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "whatsapp_business_java_api/status_delivered_cbp_business_initiated.json": {
     kind: "status",
     contact: "+1111111111111",
-    message: unregistered({
+    message: expectedMessage({
       id: JAVA_WAMID,
       status: "delivered",
       sentAt: "2023-01-06T15:51:57.000Z",
@@ -275,7 +244,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "whatsapp_business_java_api/status_read_no_pricing.json": {
     kind: "status",
     contact: "+1111111111111",
-    message: unregistered({
+    message: expectedMessage({
       id: JAVA_WAMID,
       status: "read",
       sentAt: "2023-01-06T15:51:57.000Z",
@@ -287,7 +256,7 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "whatsapp_business_java_api/status_failed_131047_reengagement.json": {
     kind: "status",
     contact: "+5511111111111",
-    message: unregistered({
+    message: expectedMessage({
       id: "wamid.HBgNN5NzAzMDkTUyNzkzNhUEjA1MjUwNCAUIyNEYUQ0OTVGNTY0MwA=",
       status: "failed",
       failedAt: "2023-04-28T03:18:07.000Z",
@@ -541,7 +510,7 @@ describe("the webhook corpus", () => {
       await deliverWebhook(workspaceId, corpus[`whatsapp_business_java_api/status_${name}.json`]);
     }
     expect((await getMessage(adminKey, JAVA_WAMID)).body).toEqual(
-      unregistered({
+      expectedMessage({
         id: JAVA_WAMID,
         status: "read",
         sentAt: "2023-01-06T15:51:57.000Z",
@@ -560,7 +529,7 @@ describe("the webhook corpus", () => {
     }
     const body = (await getMessage(adminKey, "wamid.xyzxyz")).body;
     expect(body).toEqual(
-      unregistered({
+      expectedMessage({
         id: "wamid.xyzxyz",
         status: "read",
         sentAt: "2023-07-15T00:20:58.000Z",

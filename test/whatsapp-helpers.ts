@@ -76,4 +76,25 @@ export function getMessage(key: string, id: string) {
   return callJson(`/api/v1/messages/${encodeURIComponent(id)}`, { key });
 }
 
+/** What GET /api/v1/messages/:id answers for a message, given the fields that differ from an unregistered one. */
+export function expectedMessage(state: { id: string; status: string } & Record<string, unknown>) {
+  return {
+    campaignId: null,
+    variant: null,
+    linkCode: null,
+    externalId: null,
+    category: null,
+    registered: false,
+    sentAt: null,
+    deliveredAt: null,
+    readAt: null,
+    failedAt: null,
+    clickedAt: null,
+    inferred: [],
+    errors: null,
+    pricing: null,
+    ...state,
+  };
+}
+
 export { callWorker };

@@ -7,9 +7,11 @@ import { createRouter } from "./lib/openapi";
 import { handleQueue, type QueueMessage } from "./queue";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { campaignRoutes } from "./routes/campaigns";
+import { conversionRoutes } from "./routes/conversions";
 import { linkRoutes } from "./routes/links";
 import { messageRoutes } from "./routes/messages";
 import { redirectRoutes } from "./routes/redirect";
+import { trackerRoutes } from "./routes/tracker";
 import { webhookRoutes } from "./routes/webhooks";
 import { workspaceRoutes } from "./routes/workspaces";
 import { handleScheduled } from "./scheduled";
@@ -36,6 +38,7 @@ api.route("/", apiKeyRoutes);
 api.route("/", campaignRoutes);
 api.route("/", linkRoutes);
 api.route("/", messageRoutes);
+api.route("/", conversionRoutes);
 api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
   type: "http",
   scheme: "bearer",
@@ -59,6 +62,7 @@ const app = new Hono<AppEnv>();
 app.use(requestId());
 app.route("/", api);
 app.route("/webhooks", webhookRoutes);
+app.route("/t", trackerRoutes);
 app.route("/", redirectRoutes);
 app.onError(handleError);
 app.notFound(handleNotFound);

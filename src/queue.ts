@@ -1,10 +1,17 @@
+import { recordConversion, type ConversionRequest } from "./conversions/record";
 import { insertClicks, type ClickRecord } from "./db/clicks";
+import { createDb } from "./db/client";
+import type { ConversionSource } from "./db/schema";
+import { findWorkspace } from "./db/workspaces";
 import { writeWhatsAppEvents, type WhatsAppEvents } from "./db/messages";
 import { WriteCoalescer } from "./lib/write-coalescer";
 import { mergeEvents } from "./whatsapp/ingest";
 
 /** What travels through the events queue: work that must not be lost when D1 is unavailable. */
-export type QueueMessage = { type: "click"; click: ClickRecord } | { type: "whatsapp"; events: WhatsAppEvents };
+export type QueueMessage =
+  | { type: "click"; click: ClickRecord }
+  | { type: "whatsapp"; events: WhatsAppEvents }
+  | { type: "conversion"; workspaceId: string; request: ConversionRequest; source: ConversionSource };
 
 // Concurrent clicks in this isolate share one D1 batch (see WriteCoalescer); up to 100 also fit one
 // queue sendBatch should D1 fail.
@@ -60,10 +67,12 @@ async function settle<M extends QueueMessage>(
 export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const clicks: Message<Extract<QueueMessage, { type: "click" }>>[] = [];
   const whatsapp: Message<Extract<QueueMessage, { type: "whatsapp" }>>[] = [];
+  const conversions: Message<Extract<QueueMessage, { type: "conversion" }>>[] = [];
   for (const message of batch.messages) {
     const type = message.body?.type;
     if (type === "click") clicks.push(message as (typeof clicks)[number]);
     else if (type === "whatsapp") whatsapp.push(message as (typeof whatsapp)[number]);
+    else if (type === "conversion") conversions.push(message as (typeof conversions)[number]);
     else {
       console.error(JSON.stringify({ event: "unknown_queue_message", id: message.id }));
       message.retry(); // kept for inspection: after max_retries it moves to the dead-letter queue
@@ -76,4 +85,14 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): 
     ),
   );
   await settle(whatsapp, (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))));
+  // Conversions are idempotent by (event, orderId) only when an order id is given; each is recorded once
+  // per message, acknowledged only after its own write.
+  for (const message of conversions) await settle([message], ([body]) => recordQueuedConversion(env, body));
+}
+
+async function recordQueuedConversion(env: Env, body: Extract<QueueMessage, { type: "conversion" }>): Promise<void> {
+  const db = createDb(env.DB);
+  const workspace = await findWorkspace(db, body.workspaceId);
+  if (!workspace) return; // the workspace was deleted: nothing to attribute to
+  await recordConversion(env, db, workspace, body.request, body.source);
 }

@@ -29,6 +29,8 @@ describe("GET /api/v1/openapi.json", () => {
         "POST /api/v1/statuses",
         "POST /api/v1/messages",
         "GET /api/v1/messages/{id}",
+        "POST /api/v1/conversions",
+        "POST /api/v1/events",
       ].sort(),
     );
     expect(res.body.components.securitySchemes.apiKey).toEqual(

@@ -90,6 +90,7 @@ export function expectedMessage(state: { id: string; status: string } & Record<s
     readAt: null,
     failedAt: null,
     clickedAt: null,
+    convertedAt: null,
     inferred: [],
     errors: null,
     pricing: null,

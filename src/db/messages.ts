@@ -125,6 +125,7 @@ type MessageStateRow = Omit<MessageRow, "errors" | "pricing"> & {
   errors: string | null;
   pricing: string | null;
   clickedAt: number | null;
+  convertedAt: number | null;
 };
 
 // The first human click that belongs to this message: on a link created for it (the click carries
@@ -141,7 +142,9 @@ const MESSAGE_SQL = `SELECT m.workspace_id AS workspaceId, m.id, m.contact_hash 
         OR c.link_id = (SELECT l.id FROM links l
           WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id
             AND (l.message_id = m.id OR l.contact_hash = m.contact_hash)))
-  ) AS clickedAt
+  ) AS clickedAt,
+  (SELECT MIN(v.occurred_at) FROM conversions v WHERE v.workspace_id = m.workspace_id AND v.message_id = m.id)
+    AS convertedAt
 FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2`;
 
 export async function findMessage(d1: D1Database, workspaceId: string, id: string) {

@@ -202,3 +202,65 @@ export const inboundMessages = sqliteTable(
   ],
 );
 export type InboundMessageRow = typeof inboundMessages.$inferSelect;
+
+export type ConversionSource = "api" | "beacon" | "pixel";
+
+/**
+ * A conversion (purchase, lead, custom event), attributed to the human click it followed, if any.
+ * Money is kept in minor units of its currency so sums stay exact.
+ */
+export const conversions = sqliteTable(
+  "conversions",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    event: text("event").notNull(),
+    orderId: text("order_id"),
+    // The decimal as given, and the same amount in minor units (cents) for exact sums.
+    value: real("value"),
+    valueMinor: integer("value_minor"),
+    currency: text("currency"),
+    source: text("source").$type<ConversionSource>().notNull(),
+    clickId: text("click_id"),
+    linkId: text("link_id"),
+    linkCode: text("link_code"),
+    campaignId: text("campaign_id"),
+    variant: text("variant"),
+    messageId: text("message_id"),
+    contactHash: text("contact_hash"),
+    gaClientId: text("ga_client_id"),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [
+    // Idempotency of (event, orderId) is the database's job: two identical requests at the same moment
+    // cannot both insert, where a check-then-insert in code could.
+    uniqueIndex("conversions_order")
+      .on(t.workspaceId, t.event, t.orderId)
+      .where(sql`order_id IS NOT NULL`),
+    index("conversions_workspace_time").on(t.workspaceId, t.occurredAt),
+    index("conversions_message")
+      .on(t.workspaceId, t.messageId)
+      .where(sql`message_id IS NOT NULL`),
+    index("conversions_click")
+      .on(t.clickId)
+      .where(sql`click_id IS NOT NULL`),
+  ],
+);
+export type ConversionRow = typeof conversions.$inferSelect;
+
+/** CSAT answers and chatbot outcomes (bot_resolved, escalated, agent_resolved) or custom events. */
+export const contactEvents = sqliteTable(
+  "contact_events",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    type: text("type").notNull(),
+    contactHash: text("contact_hash").notNull(),
+    campaignId: text("campaign_id"),
+    value: real("value"),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [index("contact_events_workspace_time").on(t.workspaceId, t.type, t.occurredAt)],
+);

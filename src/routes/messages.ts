@@ -138,6 +138,7 @@ messageRoutes.openapi(
         readAt: toIso(state.readAt),
         failedAt: toIso(state.failedAt),
         clickedAt: toIso(state.clickedAt),
+        convertedAt: toIso(row.convertedAt),
         inferred: state.inferred,
         errors: row.errors,
         pricing: row.pricing,

@@ -50,6 +50,7 @@ export const MessageState = z
     readAt: step,
     failedAt: step,
     clickedAt: step,
+    convertedAt: step,
     inferred: z.array(z.enum(["sent", "delivered", "read"])).openapi({ description: "Steps reached but not reported" }),
     errors: z.array(z.unknown()).nullable(),
     pricing: z.record(z.string(), z.unknown()).nullable(),

@@ -1,0 +1,26 @@
+const isoCurrencies = new Set(Intl.supportedValuesOf("currency"));
+
+/** Decimal places of an ISO 4217 currency (2 for EUR, 0 for JPY, 3 for BHD), or null if unknown. */
+export function currencyExponent(currency: string): number | null {
+  if (!/^[A-Z]{3}$/.test(currency) || !isoCurrencies.has(currency)) return null;
+  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+export type MoneyCheck = { ok: true; value: number; minor: number } | { ok: false; reason: string };
+
+const MAX_VALUE = 1e12;
+
+/** A non-negative amount with no more decimals than its currency has, as given and in minor units. */
+export function checkMoney(value: number | string, currency: string): MoneyCheck {
+  const exponent = currencyExponent(currency);
+  if (exponent === null) return { ok: false, reason: `Not an ISO 4217 currency code: ${currency}` };
+  const text = typeof value === "number" ? String(value) : value.trim();
+  const match = text.match(/^(\d{1,13})(?:\.(\d+))?$/);
+  if (!match) return { ok: false, reason: "A non-negative decimal number, such as 49.90" };
+  const decimals = (match[2] ?? "").replace(/0+$/, "");
+  if (decimals.length > exponent) return { ok: false, reason: `${currency} has ${exponent} decimal places` };
+  const amount = Number(text);
+  if (amount > MAX_VALUE) return { ok: false, reason: "Too large" };
+  const minor = Number(match[1]) * 10 ** exponent + Number(decimals.padEnd(exponent, "0") || "0");
+  return { ok: true, value: amount, minor };
+}

@@ -1,0 +1,75 @@
+import { createRoute } from "@hono/zod-openapi";
+import { recordConversion } from "../conversions/record";
+import { insertContactEvents } from "../db/contact-events";
+import { ApiError } from "../errors";
+import { hashContact } from "../lib/contact";
+import { newId } from "../lib/ids";
+import { createRouter } from "../lib/openapi";
+import { requireApiKey } from "../middleware/auth";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
+import { ContactEventsBody, ContactEventsResult, ConversionBody, ConversionResult } from "../schemas/conversions";
+
+export const conversionRoutes = createRouter();
+
+const common = { security: bearerSecurity, tags: ["Conversions"], middleware: [requireApiKey("events:write")] };
+
+conversionRoutes.openapi(
+  createRoute({
+    ...common,
+    method: "post",
+    path: "/conversions",
+    summary: "Record a conversion from your server, attributed to the click it followed",
+    request: jsonBody(ConversionBody),
+    responses: {
+      201: jsonResponse(ConversionResult, "Recorded, or the earlier record of the same (event, orderId)"),
+      ...errorResponses(400, 401, 403, 415),
+    },
+  }),
+  async (c) => {
+    const result = await recordConversion(c.env, c.var.db, c.var.auth.workspace, c.req.valid("json"), "api");
+    return c.json(result, 201);
+  },
+);
+
+conversionRoutes.openapi(
+  createRoute({
+    ...common,
+    method: "post",
+    path: "/events",
+    summary: "Record CSAT answers, chatbot outcomes or custom events of contacts (up to 1,000)",
+    request: jsonBody(ContactEventsBody),
+    responses: { 201: jsonResponse(ContactEventsResult, "Recorded"), ...errorResponses(400, 401, 403, 415) },
+  }),
+  async (c) => {
+    const { events } = c.req.valid("json");
+    const workspace = c.var.auth.workspace;
+    const campaignIds = [...new Set(events.map((e) => e.campaignId).filter((id): id is string => !!id))];
+    if (campaignIds.length > 0) {
+      const { results } = await c.env.DB.prepare(
+        "SELECT id FROM campaigns WHERE workspace_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+      )
+        .bind(workspace.id, JSON.stringify(campaignIds))
+        .all<{ id: string }>();
+      const known = new Set(results.map((r) => r.id));
+      const issues = events.flatMap((e, i) =>
+        e.campaignId && !known.has(e.campaignId)
+          ? [{ path: ["events", i, "campaignId"], message: "No such campaign in this workspace" }]
+          : [],
+      );
+      if (issues.length > 0) throw new ApiError("invalid_request", "No event was recorded; see issues.", issues);
+    }
+    const now = Date.now();
+    const rows = await Promise.all(
+      events.map(async (e) => ({
+        id: newId("evt"),
+        type: e.type,
+        contactHash: await hashContact(c.env.PII_PEPPER, e.contact),
+        campaignId: e.campaignId ?? null,
+        value: e.value ?? null,
+        occurredAt: e.occurredAt ?? now,
+      })),
+    );
+    await insertContactEvents(c.env.DB, workspace.id, rows);
+    return c.json({ accepted: rows.length }, 201);
+  },
+);

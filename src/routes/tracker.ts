@@ -1,0 +1,130 @@
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { recordConversion, type ConversionRequest } from "../conversions/record";
+import { createDb } from "../db/client";
+import { ApiError } from "../errors";
+import { toIssues } from "../lib/openapi";
+import { conversionFields, withMoney } from "../schemas/conversions";
+import { SNIPPET_SOURCE } from "../tracker/snippet";
+import { findWorkspaceByPublishableKey, type TrackerWorkspace } from "../tracker/workspaces";
+import type { AppEnv } from "../types";
+import type { QueueMessage } from "../queue";
+
+export const trackerRoutes = new Hono<AppEnv>();
+
+const MAX_BEACON_BYTES = 16 * 1024;
+// A transparent 1×1 GIF.
+const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) =>
+  ch.charCodeAt(0),
+);
+
+const BeaconBody = z.object(conversionFields).strict().transform(withMoney);
+
+let snippetEtag: Promise<string> | null = null;
+function snippetVersion(): Promise<string> {
+  snippetEtag ??= crypto.subtle
+    .digest("SHA-256", new TextEncoder().encode(SNIPPET_SOURCE))
+    .then((d) => `"${[...new Uint8Array(d).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("")}"`);
+  return snippetEtag;
+}
+
+// Long-lived in caches; the ETag is the snippet's version, so a changed snippet is fetched again.
+trackerRoutes.get("/s.js", async (c) => {
+  const etag = await snippetVersion();
+  const headers = {
+    "Content-Type": "application/javascript; charset=utf-8",
+    "Cache-Control": "public, max-age=86400, stale-while-revalidate=604800",
+    ETag: etag,
+  };
+  if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
+  return c.body(SNIPPET_SOURCE, 200, headers);
+});
+
+/** Records a conversion; if D1 fails it goes to the events queue, which retries it. */
+async function recordOrQueue(
+  env: Env,
+  workspace: TrackerWorkspace,
+  request: ConversionRequest,
+  source: "beacon" | "pixel",
+) {
+  try {
+    await recordConversion(env, createDb(env.DB), workspace, request, source);
+  } catch (err) {
+    console.warn(JSON.stringify({ event: "conversion_write_failed", error: String(err) }));
+    await env.EVENTS.send({ type: "conversion", workspaceId: workspace.id, request, source } satisfies QueueMessage);
+  }
+}
+
+function corsHeaders(origin: string): Record<string, string> {
+  return { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
+}
+
+/** The workspace of the publishable key, and whether the calling page's origin may use it. */
+async function beaconWorkspace(c: Context<AppEnv>) {
+  const key = c.req.query("k");
+  const workspace = key ? await findWorkspaceByPublishableKey(c.env, key) : null;
+  if (!workspace) throw new ApiError("unauthorized", "Unknown publishable key (?k=).");
+  const origin = c.req.header("origin");
+  if (origin && !workspace.settings.allowedOrigins.includes(origin)) {
+    throw new ApiError("forbidden", `The origin ${origin} is not in this workspace's allowedOrigins.`);
+  }
+  return { workspace, cors: origin ? corsHeaders(origin) : {} };
+}
+
+trackerRoutes.options("/collect", async (c) => {
+  const { cors } = await beaconWorkspace(c);
+  return c.body(null, 204, {
+    ...cors,
+    "Access-Control-Allow-Methods": "POST",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "86400",
+  });
+});
+
+// The snippet's beacon: text/plain (sendBeacon, no preflight) or application/json.
+trackerRoutes.post("/collect", async (c) => {
+  const { workspace, cors } = await beaconWorkspace(c);
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(text\/plain|application\/json)\b/i.test(type)) {
+    throw new ApiError("unsupported_media_type", "Send the beacon as text/plain or application/json.");
+  }
+  const text = await c.req.text();
+  if (text.length > MAX_BEACON_BYTES) throw new ApiError("payload_too_large", "Beacons are limited to 16 KB.");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError("invalid_json", "The beacon body is not valid JSON.");
+  }
+  const body = BeaconBody.safeParse(json);
+  if (!body.success) throw new ApiError("invalid_request", "The beacon is invalid; see issues.", toIssues(body.error));
+  await recordOrQueue(c.env, workspace, body.data, "beacon");
+  return c.body(null, 202, cors);
+});
+
+const PixelQuery = z.object({
+  k: z.string(),
+  cid: z.string().optional(),
+  e: z.string(),
+  v: z.string().optional(),
+  c: z.string().optional(),
+  o: z.string().optional(),
+});
+
+// For places where no script runs: always a GIF, also when the input is bad (it is then not recorded).
+trackerRoutes.get("/p.gif", async (c) => {
+  const query = PixelQuery.safeParse(c.req.query());
+  if (query.success) {
+    const { k, cid, e, v, c: currency, o } = query.data;
+    const body = BeaconBody.safeParse({ clickId: cid, event: e, value: v, currency, orderId: o });
+    const workspace = body.success ? await findWorkspaceByPublishableKey(c.env, k) : null;
+    if (body.success && workspace) {
+      c.executionCtx.waitUntil(
+        recordOrQueue(c.env, workspace, body.data, "pixel").catch((err) =>
+          console.error(JSON.stringify({ event: "pixel_not_recorded", error: String(err) })),
+        ),
+      );
+    }
+  }
+  return c.body(PIXEL, 200, { "Content-Type": "image/gif", "Cache-Control": "no-store" });
+});

@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import type { ErrorIssue } from "../errors";
 import { toIso } from "../schemas/common";
 import type { Db } from "./client";
 import { campaigns, type CampaignRow } from "./schema";
@@ -20,4 +21,18 @@ export async function findCampaign(db: Db, workspaceId: string, id: string): Pro
     .where(and(eq(campaigns.id, id), eq(campaigns.workspaceId, workspaceId)))
     .limit(1);
   return row ?? null;
+}
+
+/** Whether `variant` may be used with a campaign that has `variants` (null: there is no campaign). */
+export function variantIssue(
+  variants: string[] | null,
+  variant: string | undefined,
+  path: ErrorIssue["path"],
+): ErrorIssue | null {
+  if (variant === undefined) return null;
+  if (!variants) return { path, message: "A variant needs a campaign" };
+  if (variants.length > 0 && !variants.includes(variant)) {
+    return { path, message: `Not a variant of this campaign (${variants.join(", ")})` };
+  }
+  return null;
 }

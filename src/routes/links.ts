@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { findCampaign } from "../db/campaigns";
+import { findCampaign, variantIssue } from "../db/campaigns";
 import { findLinkByCode, insertLinks, listLinks, newLinkRow, serializeLink, type NewLink } from "../db/links";
-import { links, type CampaignRow } from "../db/schema";
+import { links } from "../db/schema";
 import { ApiError, type ErrorIssue } from "../errors";
 import { hashContact } from "../lib/contact";
 import { forgetRedirectTarget } from "../lib/link-cache";
@@ -38,19 +38,6 @@ async function resolveCampaign(db: Db, workspaceId: string, id: string | undefin
   return campaign;
 }
 
-function variantIssue(
-  campaign: CampaignRow | null,
-  variant: string | undefined,
-  path: ErrorIssue["path"],
-): ErrorIssue | null {
-  if (variant === undefined) return null;
-  if (!campaign) return { path, message: "A variant needs a campaignId" };
-  if (campaign.variants.length > 0 && !campaign.variants.includes(variant)) {
-    return { path, message: `Not a variant of this campaign (${campaign.variants.join(", ")})` };
-  }
-  return null;
-}
-
 linkRoutes.openapi(
   createRoute({
     ...write,
@@ -64,7 +51,7 @@ linkRoutes.openapi(
     const body = c.req.valid("json");
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
-    const issue = variantIssue(campaign, body.variant, ["variant"]);
+    const issue = variantIssue(campaign?.variants ?? null, body.variant, ["variant"]);
     if (issue) throw new ApiError("invalid_request", "The request is invalid; see issues.", [issue]);
     const row = newLinkRow(
       workspaceId,
@@ -99,8 +86,10 @@ linkRoutes.openapi(
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issues = [
-      variantIssue(campaign, body.variant, ["variant"]),
-      ...body.recipients.map((r, i) => variantIssue(campaign, r.variant, ["recipients", i, "variant"])),
+      variantIssue(campaign?.variants ?? null, body.variant, ["variant"]),
+      ...body.recipients.map((r, i) =>
+        variantIssue(campaign?.variants ?? null, r.variant, ["recipients", i, "variant"]),
+      ),
     ].filter((issue): issue is ErrorIssue => issue !== null);
     if (issues.length > 0) throw new ApiError("invalid_request", "No link was created; see issues.", issues);
 

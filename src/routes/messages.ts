@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { variantIssue } from "../db/campaigns";
 import { findMessage, registerMessages, type MessageRegistration } from "../db/messages";
 import { ApiError, type ErrorIssue } from "../errors";
 import { hashContact } from "../lib/contact";
@@ -80,15 +81,9 @@ messageRoutes.openapi(
         if (m.campaignId && !campaign) {
           issues.push({ path: ["messages", i, "campaignId"], message: "No such campaign in this workspace" });
         }
-        const variants: string[] = JSON.parse(campaign?.variants ?? "[]");
-        if (m.variant && !campaignId)
-          issues.push({ path: ["messages", i, "variant"], message: "A variant needs a campaign" });
-        else if (m.variant && variants.length > 0 && !variants.includes(m.variant)) {
-          issues.push({
-            path: ["messages", i, "variant"],
-            message: `Not a variant of this campaign (${variants.join(", ")})`,
-          });
-        }
+        const variants = campaign ? (JSON.parse(campaign.variants ?? "[]") as string[]) : null;
+        const issue = variantIssue(campaignId ? (variants ?? []) : null, m.variant, ["messages", i, "variant"]);
+        if (issue) issues.push(issue);
         const variant = m.variant ?? (m.campaignId ? null : link?.variant) ?? null;
         return {
           id: m.id,

@@ -128,23 +128,25 @@ type MessageStateRow = Omit<MessageRow, "errors" | "pricing"> & {
   convertedAt: number | null;
 };
 
-// The first human click that belongs to this message: on a link created for it (the click carries
-// its message id), or on its joined link when that link is this recipient's own. A click on a
-// campaign-wide link shared by many messages cannot say which recipient made it, so it counts for none.
+// The link of the message when it is this recipient's own (created for the message or its contact).
+// A campaign-wide link shared by many messages cannot say which recipient clicked or bought.
+const OWN_LINK = `(SELECT l.id FROM links l
+  WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id
+    AND (l.message_id = m.id OR l.contact_hash = m.contact_hash))`;
+
+// The first human click and the first conversion that belong to the message: carrying its id, or
+// made through its own link.
 const MESSAGE_SQL = `SELECT m.workspace_id AS workspaceId, m.id, m.contact_hash AS contactHash,
   m.campaign_id AS campaignId, m.variant, m.link_code AS linkCode, m.category, m.external_id AS externalId,
   m.biz_opaque AS bizOpaque, m.registered_at AS registeredAt, m.sent_at AS sentAt,
   m.delivered_at AS deliveredAt, m.read_at AS readAt, m.failed_at AS failedAt, m.errors, m.pricing,
   m.created_at AS createdAt,
   (SELECT MIN(c.occurred_at) FROM clicks c
-    WHERE c.workspace_id = m.workspace_id AND c.kind = 'click'
-      AND (c.message_id = m.id
-        OR c.link_id = (SELECT l.id FROM links l
-          WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id
-            AND (l.message_id = m.id OR l.contact_hash = m.contact_hash)))
+    WHERE c.workspace_id = m.workspace_id AND c.kind = 'click' AND (c.message_id = m.id OR c.link_id = ${OWN_LINK})
   ) AS clickedAt,
-  (SELECT MIN(v.occurred_at) FROM conversions v WHERE v.workspace_id = m.workspace_id AND v.message_id = m.id)
-    AS convertedAt
+  (SELECT MIN(v.occurred_at) FROM conversions v
+    WHERE v.workspace_id = m.workspace_id AND (v.message_id = m.id OR v.link_id = ${OWN_LINK})
+  ) AS convertedAt
 FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2`;
 
 export async function findMessage(d1: D1Database, workspaceId: string, id: string) {

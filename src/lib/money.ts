@@ -1,9 +1,12 @@
-const isoCurrencies = new Set(Intl.supportedValuesOf("currency"));
+import currencyCodes from "currency-codes";
 
-/** Decimal places of an ISO 4217 currency (2 for EUR, 0 for JPY, 3 for BHD), or null if unknown. */
+/**
+ * Minor units of an ISO 4217 currency (2 for EUR, 0 for JPY, 3 for BHD), or null if it is not one.
+ * From the ISO list itself: Intl's CLDR data gives cash digits instead (0 for HUF, which has 2).
+ */
 export function currencyExponent(currency: string): number | null {
-  if (!/^[A-Z]{3}$/.test(currency) || !isoCurrencies.has(currency)) return null;
-  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const entry = /^[A-Z]{3}$/.test(currency) ? currencyCodes.code(currency) : undefined;
+  return entry && Number.isInteger(entry.digits) ? entry.digits : null;
 }
 
 export type MoneyCheck = { ok: true; value: number; minor: number } | { ok: false; reason: string };

@@ -28,6 +28,15 @@ function snippetVersion(): Promise<string> {
   return snippetEtag;
 }
 
+/** If-None-Match uses weak comparison, may list several tags, or be `*` (RFC 9110 §13.1.2). */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const value = tag.trim();
+    return value === "*" || value.replace(/^W\//, "") === etag;
+  });
+}
+
 // Long-lived in caches; the ETag is the snippet's version, so a changed snippet is fetched again.
 trackerRoutes.get("/s.js", async (c) => {
   const etag = await snippetVersion();
@@ -36,7 +45,7 @@ trackerRoutes.get("/s.js", async (c) => {
     "Cache-Control": "public, max-age=86400, stale-while-revalidate=604800",
     ETag: etag,
   };
-  if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
+  if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
   return c.body(SNIPPET_SOURCE, 200, headers);
 });
 
@@ -44,9 +53,11 @@ trackerRoutes.get("/s.js", async (c) => {
 async function recordOrQueue(
   env: Env,
   workspace: TrackerWorkspace,
-  request: ConversionRequest,
+  received: ConversionRequest,
   source: "beacon" | "pixel",
 ) {
+  // Stamped now, so that a conversion stored later from the queue keeps the time it happened.
+  const request = { ...received, occurredAt: received.occurredAt ?? Date.now() };
   try {
     await recordConversion(env, createDb(env.DB), workspace, request, source);
   } catch (err) {

@@ -16,8 +16,11 @@ const pastDateTime = isoDateTime
   .refine((ms) => ms <= Date.now() + CLOCK_SKEW_MS, "Must not be in the future")
   .openapi({ type: "string", format: "date-time" });
 
+// The snippet sends null for what the page does not know (no click id yet, no GA cookie).
+const absentAsUndefined = <T>(value: T | null | undefined) => value ?? undefined;
+
 export const conversionFields = {
-  clickId: z.string().trim().min(1).max(64).optional(),
+  clickId: z.string().trim().min(1).max(64).nullish().transform(absentAsUndefined),
   event: eventName,
   value: z
     .union([z.number(), z.string().max(32)])
@@ -28,7 +31,8 @@ export const conversionFields = {
   gaClientId: z
     .string()
     .regex(/^\d{1,20}\.\d{1,20}$/, "The GA client id, as in the _ga cookie: 1234567890.1700000000")
-    .optional(),
+    .nullish()
+    .transform(absentAsUndefined),
 };
 
 type MoneyFields = { value?: number | string; currency?: string };

@@ -3,7 +3,7 @@
   var key = s && s.getAttribute("data-key");
   var base = s ? new URL(s.src).origin : "";
   var param = (s && s.getAttribute("data-param")) || "wa_cid";
-  var days = +((s && s.getAttribute("data-days")) || 7);
+  var days = +((s && s.getAttribute("data-days")) || 7) || 7;
   var K = "_cfcid";
   function save(id) {
     var exp = Date.now() + days * 864e5;
@@ -38,16 +38,18 @@
     o = o || {};
     var url = base + "/t/collect?k=" + encodeURIComponent(key);
     var body = JSON.stringify({
-      clickId: load(),
+      clickId: load() || undefined,
       event: event,
       value: o.value,
       currency: o.currency,
       orderId: o.orderId,
-      gaClientId: gaId(),
+      gaClientId: gaId() || undefined,
     });
     // text/plain is a simple request: no CORS preflight, so the beacon survives page unloads.
     if (!(navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" })))) {
-      fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } });
+      fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } }).catch(
+        function () {},
+      );
     }
   }
   var queued = (w.chatfunnel && w.chatfunnel.q) || [];

@@ -1,6 +1,6 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:test";
+import { breakWrites, repairWrites, runQueue } from "./failures";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import type { ClickRecord } from "../src/db/clicks";
 import type { QueueMessage } from "../src/queue";
 import { callJson, callWorker, createLink, createWorkspace } from "./helpers";
@@ -8,17 +8,7 @@ import { callJson, callWorker, createLink, createWorkspace } from "./helpers";
 const UA =
   "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36";
 
-// A real failing D1 write: the database itself refuses inserts into clicks until the trigger is dropped.
-async function breakClickWrites() {
-  await env.DB.exec(
-    "CREATE TRIGGER IF NOT EXISTS refuse_clicks BEFORE INSERT ON clicks BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
-  );
-}
-async function repairClickWrites() {
-  await env.DB.exec("DROP TRIGGER IF EXISTS refuse_clicks;");
-}
-
-afterEach(repairClickWrites);
+afterEach(() => repairWrites("clicks"));
 
 async function clickCount(linkId: string) {
   return env.DB.prepare("SELECT count(*) AS n FROM clicks WHERE link_id = ?").bind(linkId).first<number>("n");
@@ -47,16 +37,6 @@ function clickFor(link: { id: string }, workspaceId: string, overrides: Partial<
   };
 }
 
-async function runQueue(messages: QueueMessage[], attempts = 1) {
-  const batch = createMessageBatch<QueueMessage>(
-    "chatfunnel-events",
-    messages.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
-}
-
 describe("click recording when D1 fails", () => {
   it("still redirects at once, queues the click, and the queue lands it exactly once", async () => {
     const { adminKey } = await createWorkspace();
@@ -67,7 +47,7 @@ describe("click recording when D1 fails", () => {
       sent.push(...[...messages].map((m) => m.body));
       return sendBatch(messages, options);
     });
-    await breakClickWrites();
+    await breakWrites("clicks");
 
     const res = await callWorker(`/${link.code}`, { headers: { "user-agent": UA } });
     expect(res.status).toBe(302);
@@ -83,7 +63,7 @@ describe("click recording when D1 fails", () => {
     expect(failed.retryMessages).toEqual([expect.objectContaining({ msgId: "msg-0" })]);
     expect(failed.explicitAcks).toEqual([]);
 
-    await repairClickWrites();
+    await repairWrites("clicks");
     const landed = await runQueue(sent as QueueMessage[], 2);
     expect(landed.explicitAcks).toEqual(["msg-0"]);
     expect(landed.retryMessages).toEqual([]);
@@ -128,10 +108,10 @@ describe("click recording when D1 fails", () => {
   it("lands a click through the real queue after a failed write", async () => {
     const { adminKey } = await createWorkspace();
     const link = await createLink(adminKey);
-    await breakClickWrites();
+    await breakWrites("clicks");
     const res = await callWorker(`/${link.code}`, { headers: { "user-agent": UA } });
     expect(res.status).toBe(302);
-    await repairClickWrites();
+    await repairWrites("clicks");
     // The local queue delivers the batch to this Worker's queue handler after its batch timeout.
     await vi.waitFor(async () => expect(await clickCount(link.id)).toBe(1), { timeout: 15_000, interval: 200 });
   });

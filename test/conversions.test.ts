@@ -9,7 +9,7 @@ import {
   createLink,
   createWorkspace,
   expectErrorEnvelope,
-  type Json,
+  issuePaths,
 } from "./helpers";
 
 const HUMAN_UA =
@@ -65,10 +65,6 @@ function contactEventRows(workspaceId: string) {
     .bind(workspaceId)
     .all()
     .then((r) => r.results);
-}
-
-function issuePaths(body: Json) {
-  return (body.error.issues as { path: (string | number)[] }[]).map((issue) => issue.path);
 }
 
 describe("POST /api/v1/conversions: attribution", () => {

@@ -78,3 +78,8 @@ export function expectErrorEnvelope(code: string) {
     error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }),
   } as const;
 }
+
+/** The paths named by a 400's `issues`. */
+export function issuePaths(body: Json): (string | number)[][] {
+  return (body.error.issues as { path: (string | number)[] }[]).map((issue) => issue.path);
+}

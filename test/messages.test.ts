@@ -1,6 +1,6 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:test";
+import { breakWrites, repairWrites, runQueue } from "./failures";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import type { QueueMessage } from "../src/queue";
 import {
   callJson,
@@ -9,7 +9,7 @@ import {
   createLink,
   createWorkspace,
   expectErrorEnvelope,
-  type Json,
+  issuePaths,
 } from "./helpers";
 import { createWhatsAppWorkspace, deliverWebhook, getMessage, statusBody } from "./whatsapp-helpers";
 
@@ -41,10 +41,6 @@ function inboundRows(workspaceId: string) {
     .bind(workspaceId)
     .all()
     .then((r) => r.results);
-}
-
-function issuePaths(body: Json) {
-  return (body.error.issues as { path: (string | number)[] }[]).map((issue) => issue.path);
 }
 
 describe("POST /api/v1/messages", () => {
@@ -443,30 +439,10 @@ describe("POST /api/v1/statuses", () => {
   });
 });
 
-// A real failing D1 write: the database refuses inserts into messages until the trigger is dropped.
-async function breakMessageWrites() {
-  await env.DB.exec(
-    "CREATE TRIGGER IF NOT EXISTS refuse_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
-  );
-}
-async function repairMessageWrites() {
-  await env.DB.exec("DROP TRIGGER IF EXISTS refuse_messages;");
-}
-
-async function runQueue(messages: QueueMessage[]) {
-  const batch = createMessageBatch<QueueMessage>(
-    "chatfunnel-events",
-    messages.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
-}
-
 describe("webhook durability when D1 fails", () => {
   afterEach(async () => {
     vi.restoreAllMocks();
-    await repairMessageWrites();
+    await repairWrites("messages");
   });
 
   it("still answers 200, queues the events, and the queue consumer lands them once D1 is back", async () => {
@@ -477,7 +453,7 @@ describe("webhook durability when D1 fails", () => {
       queued.push(...[...messages].map((m) => m.body as QueueMessage));
       return sendBatch(messages, options);
     });
-    await breakMessageWrites();
+    await breakWrites("messages");
 
     const res = await deliverWebhook(workspaceId, RELAYED);
     expect(res).toMatchObject({ status: 200, body: { statuses: 3, messages: 1, skipped: 0 } });
@@ -504,7 +480,7 @@ describe("webhook durability when D1 fails", () => {
     expect(failed.retryMessages).toEqual([expect.objectContaining({ msgId: "msg-0" })]);
     expect(failed.explicitAcks).toEqual([]);
 
-    await repairMessageWrites();
+    await repairWrites("messages");
     const landed = await runQueue(queued);
     expect(landed.explicitAcks).toEqual(["msg-0"]);
     expect(landed.retryMessages).toEqual([]);
@@ -522,7 +498,7 @@ describe("webhook durability when D1 fails", () => {
   it("answers 500 so that Meta retries when neither D1 nor the queue can take the events", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     vi.spyOn(env.EVENTS, "sendBatch").mockRejectedValue(new Error("queue unavailable"));
-    await breakMessageWrites();
+    await breakWrites("messages");
 
     const res = await deliverWebhook(workspaceId, RELAYED);
     expect(res.status).toBe(500);
@@ -530,7 +506,7 @@ describe("webhook durability when D1 fails", () => {
 
     // Meta's retry, once D1 is back, stores everything.
     vi.restoreAllMocks();
-    await repairMessageWrites();
+    await repairWrites("messages");
     const retry = await deliverWebhook(workspaceId, RELAYED);
     expect(retry).toMatchObject({ status: 200, body: { statuses: 3, messages: 1, skipped: 0 } });
     expect((await getMessage(adminKey, "wamid.relayed")).body).toEqual(RELAYED_STATE);

@@ -1,6 +1,6 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:test";
+import { breakWrites, repairWrites, runQueue } from "./failures";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import type { QueueMessage } from "../src/queue";
 import { callJson, callWorker, createLink, createWorkspace, expectErrorEnvelope } from "./helpers";
 
@@ -336,26 +336,6 @@ describe("GET /t/p.gif", () => {
   });
 });
 
-// A real failing D1 write: the database refuses inserts into conversions until the trigger is dropped.
-async function breakConversionWrites() {
-  await env.DB.exec(
-    "CREATE TRIGGER IF NOT EXISTS refuse_conversions BEFORE INSERT ON conversions BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
-  );
-}
-async function repairConversionWrites() {
-  await env.DB.exec("DROP TRIGGER IF EXISTS refuse_conversions;");
-}
-
-async function runQueue(messages: QueueMessage[], attempts = 1) {
-  const batch = createMessageBatch<QueueMessage>(
-    "chatfunnel-events",
-    messages.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
-}
-
 /** Records what goes to the events queue; `callThrough` also hands it to the real queue. */
 function spyOnQueue(callThrough: boolean) {
   const sent: QueueMessage[] = [];
@@ -369,14 +349,14 @@ function spyOnQueue(callThrough: boolean) {
 }
 
 describe("beacon and pixel when D1 fails", () => {
-  afterEach(repairConversionWrites);
+  afterEach(() => repairWrites("conversions"));
 
   it("answers the beacon with 202, queues the conversion, and the queue stores it exactly once", async () => {
     const { workspaceId, adminKey, pk } = await shopWorkspace();
     const link = await createLink(adminKey);
     const clickId = await clickThrough(link.code);
     const queue = spyOnQueue(true);
-    await breakConversionWrites();
+    await breakWrites("conversions");
 
     const body = { clickId, event: "purchase", value: "30.00", currency: "EUR", orderId: "Q-1" };
     const res = await beacon(pk, body);
@@ -398,7 +378,7 @@ describe("beacon and pixel when D1 fails", () => {
     expect(failed.retryMessages).toEqual([expect.objectContaining({ msgId: "msg-0" })]);
     expect(failed.explicitAcks).toEqual([]);
 
-    await repairConversionWrites();
+    await repairWrites("conversions");
     const landed = await runQueue(queue.sent, 2);
     expect(landed.explicitAcks).toEqual(["msg-0"]);
     const replayed = await runQueue(queue.sent, 3);
@@ -413,7 +393,7 @@ describe("beacon and pixel when D1 fails", () => {
   it("still answers the pixel's GIF and queues its conversion", async () => {
     const { workspaceId, pk } = await shopWorkspace();
     const queue = spyOnQueue(false);
-    await breakConversionWrites();
+    await breakWrites("conversions");
     const res = await callWorker(`/t/p.gif?k=${pk}&e=purchase&o=Q-2`);
     queue.restore();
     expect(res.status).toBe(200);
@@ -421,7 +401,7 @@ describe("beacon and pixel when D1 fails", () => {
     expect(queue.sent).toEqual([
       { type: "conversion", workspaceId, source: "pixel", request: expect.objectContaining({ orderId: "Q-2" }) },
     ]);
-    await repairConversionWrites();
+    await repairWrites("conversions");
     await runQueue(queue.sent);
     expect(await conversionRows(workspaceId)).toEqual([expect.objectContaining({ order_id: "Q-2", source: "pixel" })]);
   });
@@ -433,14 +413,14 @@ describe("beacon and pixel when D1 fails", () => {
     const link = await createLink(adminKey);
     const clickId = await clickThrough(link.code);
     const queue = spyOnQueue(false);
-    await breakConversionWrites();
+    await breakWrites("conversions");
     const sentAt = Date.now();
     expect((await beacon(pk, { clickId, event: "purchase", orderId: "Q-3" })).status).toBe(202);
     const answeredAt = Date.now();
     queue.restore();
 
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await repairConversionWrites();
+    await repairWrites("conversions");
     await runQueue(queue.sent, 2);
     const [row] = await conversionRows(workspaceId);
     expect(row.occurred_at).toBeGreaterThanOrEqual(sentAt);

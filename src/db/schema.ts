@@ -176,7 +176,6 @@ export const messages = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.id] }),
     index("messages_campaign_sent").on(t.workspaceId, t.campaignId, t.sentAt),
-    index("messages_contact_sent").on(t.workspaceId, t.contactHash, t.sentAt),
     index("messages_link").on(t.workspaceId, t.linkCode),
   ],
 );

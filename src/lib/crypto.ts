@@ -1,7 +1,12 @@
 const encoder = new TextEncoder();
 
+// Hashing runs once per status in a webhook body, so the hex conversion avoids per-byte allocations.
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 function toHex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const byte of new Uint8Array(buffer)) hex += HEX[byte];
+  return hex;
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -5,18 +5,11 @@ import type { QueueMessage } from "../queue";
 import type { ParsedWebhook, WebhookContact } from "./webhook-body";
 
 /**
- * One contact id for a webhook's phone number or business-scoped user id, hashed exactly as contacts
+ * The contact id of a webhook's phone number or business-scoped user id, hashed exactly as contacts
  * given to the API are: a `wa_id` is the E.164 number without its `+`.
  */
-function contactHasher(pepper: string) {
-  const memo = new Map<string, Promise<string>>();
-  return (contact: WebhookContact): Promise<string | null> => {
-    const id = contact.phone ? `+${contact.phone}` : contact.userId;
-    if (!id) return Promise.resolve(null);
-    let hash = memo.get(id);
-    if (!hash) memo.set(id, (hash = hashContact(pepper, id)));
-    return hash;
-  };
+function contactId(contact: WebhookContact): string | null {
+  return contact.phone ? `+${contact.phone}` : contact.userId;
 }
 
 export async function toStoredEvents(
@@ -24,22 +17,26 @@ export async function toStoredEvents(
   workspaceId: string,
   parsed: ParsedWebhook,
 ): Promise<WhatsAppEvents> {
-  const hash = contactHasher(pepper);
-  const statuses = await Promise.all(
-    parsed.statuses.map(async ({ contact, ...s }): Promise<StoredStatus> => ({
+  // Statuses of one recipient repeat the same contact: each distinct one is hashed once.
+  const ids = new Set<string>();
+  for (const event of [...parsed.statuses, ...parsed.inbound]) {
+    const id = contactId(event.contact);
+    if (id) ids.add(id);
+  }
+  const hashes = new Map(await Promise.all([...ids].map(async (id) => [id, await hashContact(pepper, id)] as const)));
+  const hashOf = (contact: WebhookContact) => hashes.get(contactId(contact) ?? "") ?? null;
+  return {
+    statuses: parsed.statuses.map(({ contact, ...s }): StoredStatus => ({
       ...s,
       workspaceId,
-      contactHash: await hash(contact),
+      contactHash: hashOf(contact),
     })),
-  );
-  const inbound = await Promise.all(
-    parsed.inbound.map(async ({ contact, ...m }): Promise<StoredInbound> => ({
+    inbound: parsed.inbound.map(({ contact, ...m }): StoredInbound => ({
       ...m,
       workspaceId,
-      contactHash: await hash(contact),
+      contactHash: hashOf(contact),
     })),
-  );
-  return { statuses, inbound };
+  };
 }
 
 // Queue messages must stay under 128 KB; a large webhook body is split into several.

@@ -364,7 +364,8 @@ const expectations: Record<string, StatusCase | InboundCase> = {
   "pywa/inbound_reaction.json": {
     kind: "inbound",
     contact: "+972987654321",
-    row: { id: "wamid.xyzxyz", type: "reaction", context_id: null, occurred_at: S(1697044456) },
+    // A reaction names the message it reacts to, like a reply's context.id.
+    row: { id: "wamid.xyzxyz", type: "reaction", context_id: "wamid.yzxyzx=", occurred_at: S(1697044456) },
   },
   "pywa/inbound_button_quick_reply.json": {
     kind: "inbound",

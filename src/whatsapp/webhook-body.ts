@@ -24,6 +24,7 @@ const Inbound = z.object({
   timestamp: unixSeconds,
   type: z.string(),
   context: z.object({ id: z.string().optional() }).optional(),
+  reaction: z.object({ message_id: z.string().optional() }).optional(),
 });
 
 const Value = z.object({
@@ -122,7 +123,8 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>): ParsedWebh
           type: m.type,
           at: m.timestamp * 1000,
           contact: contactOf(m.from, m.from_user_id),
-          contextId: m.context?.id ?? null,
+          // A reaction names the message it reacts to, as a reply's context does.
+          contextId: m.context?.id ?? m.reaction?.message_id ?? null,
         });
       }
     }

@@ -1,7 +1,9 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env } from "cloudflare:test";
+import worker from "../src/index";
 import { describe, expect, it } from "vitest";
-import { callJson, callWorker, createCampaign, createLink, expectErrorEnvelope } from "./helpers";
+import { callJson, callWorker, createCampaign, createLink, expectErrorEnvelope, ORIGIN } from "./helpers";
 import {
+  APP_SECRET,
   createWhatsAppWorkspace,
   deliverWebhook,
   getMessage,
@@ -74,6 +76,33 @@ describe("POST /webhooks/whatsapp/:workspaceId", () => {
     const { workspaceId } = await createWhatsAppWorkspace();
     const res = await deliverWebhook(workspaceId, JSON.stringify({ object: "x", pad: "x".repeat(3 * 1024 * 1024) }));
     expect(res.status).toBe(413);
+  });
+
+  it("counts a body sent without Content-Length as it streams: refuses it past 3 MB, takes it below", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const stream = (text: string, chunk = 64 * 1024) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(text);
+          for (let i = 0; i < bytes.length; i += chunk) controller.enqueue(bytes.slice(i, i + chunk));
+          controller.close();
+        },
+      });
+    const post = async (text: string) => {
+      const request = new Request(`${ORIGIN}/webhooks/whatsapp/${workspaceId}`, {
+        method: "POST",
+        body: stream(text),
+        headers: { "content-type": "application/json", "x-hub-signature-256": await sign(APP_SECRET, text) },
+        duplex: "half",
+      } as RequestInit);
+      expect(request.headers.has("content-length")).toBe(false);
+      return worker.fetch(request, env, createExecutionContext());
+    };
+    const huge = JSON.stringify({ object: "x", pad: "x".repeat(3 * 1024 * 1024) });
+    expect((await post(huge)).status).toBe(413);
+    const ok = await post(JSON.stringify(statusBody({ id: "wamid.streamed", status: "read", at: T0 })));
+    expect(ok.status).toBe(200);
+    expect((await getMessage(adminKey, "wamid.streamed")).body.status).toBe("read");
   });
 
   it("answers 400 for a signed body that is not JSON or not a webhook", async () => {

@@ -27,13 +27,30 @@ webhookRoutes.get("/whatsapp/:workspaceId", async (c) => {
   return c.text(challenge, 200);
 });
 
-/** Reads the body as bytes, refusing more than `limit` without buffering it all first. */
+/** Reads the body as bytes, refusing more than `limit`; a body of unknown length is counted as it streams. */
 export async function readBodyBytes(request: Request, limit: number): Promise<ArrayBuffer> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new ApiError("payload_too_large", `Bodies are limited to ${limit} bytes.`);
-  const body = await request.arrayBuffer();
-  if (body.byteLength > limit) throw new ApiError("payload_too_large", `Bodies are limited to ${limit} bytes.`);
-  return body;
+  const tooLarge = () => new ApiError("payload_too_large", `Bodies are limited to ${limit} bytes.`);
+  const declared = request.headers.get("content-length");
+  if (declared !== null || !request.body) {
+    if (Number(declared ?? "0") > limit) throw tooLarge();
+    const body = await request.arrayBuffer();
+    if (body.byteLength > limit) throw tooLarge();
+    return body;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body.buffer;
 }
 
 export function parseWebhookJson(bytes: ArrayBuffer) {

@@ -259,6 +259,8 @@ describe("POST /t/collect", () => {
     const { workspaceId, pk } = await shopWorkspace();
     const res = await beacon(pk, "event=purchase");
     expect(res.status).toBe(400);
+    // The page's own origin may read why, so that the site's console shows it.
+    expect(res.headers.get("access-control-allow-origin")).toBe(SHOP);
     expect(await errorOf(res)).toEqual(expectErrorEnvelope("invalid_json"));
     expect(await conversionRows(workspaceId)).toEqual([]);
   });

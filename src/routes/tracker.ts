@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { recordConversion, type ConversionRequest } from "../conversions/record";
 import { createDb } from "../db/client";
-import { ApiError } from "../errors";
+import { ApiError, type ErrorCode, type ErrorIssue } from "../errors";
 import { toIssues } from "../lib/openapi";
 import { conversionFields, withMoney } from "../schemas/conversions";
 import { SNIPPET_SOURCE } from "../tracker/snippet";
@@ -95,20 +95,22 @@ trackerRoutes.options("/collect", async (c) => {
 // The snippet's beacon: text/plain (sendBeacon, no preflight) or application/json.
 trackerRoutes.post("/collect", async (c) => {
   const { workspace, cors } = await beaconWorkspace(c);
+  // Errors for an allowed page carry the CORS headers too, so the site's console shows why.
+  const refuse = (code: ErrorCode, message: string, issues?: ErrorIssue[]) => new ApiError(code, message, issues, cors);
   const type = c.req.header("content-type") ?? "";
   if (!/^(text\/plain|application\/json)\b/i.test(type)) {
-    throw new ApiError("unsupported_media_type", "Send the beacon as text/plain or application/json.");
+    throw refuse("unsupported_media_type", "Send the beacon as text/plain or application/json.");
   }
   const text = await c.req.text();
-  if (text.length > MAX_BEACON_BYTES) throw new ApiError("payload_too_large", "Beacons are limited to 16 KB.");
+  if (text.length > MAX_BEACON_BYTES) throw refuse("payload_too_large", "Beacons are limited to 16 KB.");
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new ApiError("invalid_json", "The beacon body is not valid JSON.");
+    throw refuse("invalid_json", "The beacon body is not valid JSON.");
   }
   const body = BeaconBody.safeParse(json);
-  if (!body.success) throw new ApiError("invalid_request", "The beacon is invalid; see issues.", toIssues(body.error));
+  if (!body.success) throw refuse("invalid_request", "The beacon is invalid; see issues.", toIssues(body.error));
   await recordOrQueue(c.env, workspace, body.data, "beacon");
   return c.body(null, 202, cors);
 });

@@ -97,7 +97,7 @@ export class WranglerService {
         path.join(bundleDir, "index.js"),
         "--no-bundle",
         ...persist,
-        ...["--env-file", envFile, "--ip", "127.0.0.1", "--port", String(port)],
+        ...["--env-file", envFile, "--test-scheduled", "--ip", "127.0.0.1", "--port", String(port)],
         ...["--log-level", "warn", "--show-interactive-dev-session=false"],
       ],
       env,

@@ -3,9 +3,8 @@ import { insertClicks, type ClickRecord } from "./db/clicks";
 import { createDb } from "./db/client";
 import type { ConversionSource } from "./db/schema";
 import { findWorkspace } from "./db/workspaces";
-import { writeWhatsAppEvents, type WhatsAppEvents } from "./db/messages";
+import { mergeEvents, writeWhatsAppEvents, type WhatsAppEvents } from "./db/messages";
 import { WriteCoalescer } from "./lib/write-coalescer";
-import { mergeEvents } from "./whatsapp/ingest";
 
 /** What travels through the events queue: work that must not be lost when D1 is unavailable. */
 export type QueueMessage =
@@ -13,8 +12,27 @@ export type QueueMessage =
   | { type: "whatsapp"; events: WhatsAppEvents }
   | { type: "conversion"; workspaceId: string; request: ConversionRequest; source: ConversionSource };
 
-// Concurrent clicks in this isolate share one D1 batch (see WriteCoalescer); up to 100 also fit one
-// queue sendBatch should D1 fail.
+// Limits of one Queue.sendBatch call.
+const MAX_SEND_BATCH = { messages: 100, bytes: 200_000 };
+
+/** Sends any number of bodies to the queue, in as few sendBatch calls as its limits allow. */
+export async function enqueue(queue: Queue<QueueMessage>, bodies: QueueMessage[]): Promise<void> {
+  let batch: MessageSendRequest<QueueMessage>[] = [];
+  let bytes = 0;
+  for (const body of bodies) {
+    const size = JSON.stringify(body).length;
+    if (batch.length === MAX_SEND_BATCH.messages || (bytes + size > MAX_SEND_BATCH.bytes && batch.length > 0)) {
+      await queue.sendBatch(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push({ body });
+    bytes += size;
+  }
+  if (batch.length > 0) await queue.sendBatch(batch);
+}
+
+// Concurrent clicks in this isolate share one D1 batch (see WriteCoalescer).
 const clickWrites = new WriteCoalescer<ClickRecord>({ maxItems: 100, pollMs: 2, staleAfterMs: 10_000 });
 
 /** Records a click directly; when that write fails the click is queued and retried until it lands. */
@@ -28,7 +46,10 @@ async function writeClicksDurably(env: Env, clicks: ClickRecord[]): Promise<void
   } catch (err) {
     console.warn(JSON.stringify({ event: "click_write_failed", clicks: clicks.length, error: String(err) }));
     try {
-      await env.EVENTS.sendBatch(clicks.map((click) => ({ body: { type: "click", click } satisfies QueueMessage })));
+      await enqueue(
+        env.EVENTS,
+        clicks.map((click) => ({ type: "click", click })),
+      );
     } catch (queueErr) {
       // Last resort: the whole records go to the log, from which they can be replayed.
       console.error(JSON.stringify({ event: "clicks_not_queued", error: String(queueErr), clicks }));

@@ -23,6 +23,10 @@ export type StoredInbound = {
 
 export type WhatsAppEvents = { statuses: StoredStatus[]; inbound: StoredInbound[] };
 
+export function mergeEvents(batches: WhatsAppEvents[]): WhatsAppEvents {
+  return { statuses: batches.flatMap((b) => b.statuses), inbound: batches.flatMap((b) => b.inbound) };
+}
+
 // SQLite's two-argument MIN is NULL when either side is; this keeps the earliest non-null time.
 const earliest = (column: string) =>
   `${column} = COALESCE(MIN(messages.${column}, excluded.${column}), messages.${column}, excluded.${column})`;

@@ -1,7 +1,13 @@
-import { writeWhatsAppEvents, type StoredInbound, type StoredStatus, type WhatsAppEvents } from "../db/messages";
+import {
+  mergeEvents,
+  writeWhatsAppEvents,
+  type StoredInbound,
+  type StoredStatus,
+  type WhatsAppEvents,
+} from "../db/messages";
 import { hashContact } from "../lib/contact";
 import { WriteCoalescer } from "../lib/write-coalescer";
-import type { QueueMessage } from "../queue";
+import { enqueue, type QueueMessage } from "../queue";
 import type { ParsedWebhook, WebhookContact } from "./webhook-body";
 
 /**
@@ -41,7 +47,6 @@ export async function toStoredEvents(
 
 // Queue messages must stay under 128 KB; a large webhook body is split into several.
 const MAX_QUEUE_MESSAGE_BYTES = 100_000;
-const MAX_SEND_BATCH = { messages: 100, bytes: 200_000 };
 
 function splitForQueue(events: WhatsAppEvents): QueueMessage[] {
   const messages: QueueMessage[] = [];
@@ -61,26 +66,6 @@ function splitForQueue(events: WhatsAppEvents): QueueMessage[] {
   for (const inbound of events.inbound) push("inbound", inbound);
   if (size > 0) messages.push({ type: "whatsapp", events: current });
   return messages;
-}
-
-async function enqueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
-  let batch: MessageSendRequest<QueueMessage>[] = [];
-  let bytes = 0;
-  for (const body of messages) {
-    const size = JSON.stringify(body).length;
-    if (batch.length === MAX_SEND_BATCH.messages || (bytes + size > MAX_SEND_BATCH.bytes && batch.length > 0)) {
-      await queue.sendBatch(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push({ body });
-    bytes += size;
-  }
-  if (batch.length > 0) await queue.sendBatch(batch);
-}
-
-export function mergeEvents(batches: WhatsAppEvents[]): WhatsAppEvents {
-  return { statuses: batches.flatMap((b) => b.statuses), inbound: batches.flatMap((b) => b.inbound) };
 }
 
 // Webhooks that arrive together share one D1 batch: one local D1 write per request caps near 1,000/s.

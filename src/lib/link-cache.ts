@@ -1,4 +1,5 @@
 import { loadRedirectTarget, type RedirectTarget } from "../db/redirect-targets";
+import { TtlCache } from "./ttl-cache";
 
 // Two layers in front of D1: this isolate's memory, then the colo's Cache API. A change to a link
 // clears both here; other isolates and colos see it when their entry expires.
@@ -7,16 +8,14 @@ const MISSING_TTL_MS = 5_000;
 const EDGE_TTL_S = 60;
 const MAX_ENTRIES = 20_000;
 
-type Entry = { target: RedirectTarget | null; expiresAt: number };
-const memory = new Map<string, Entry>();
+const memory = new TtlCache<RedirectTarget | null>(MEMORY_TTL_MS, MAX_ENTRIES);
 
 function edgeKey(code: string): Request {
   return new Request(`https://link-cache.chatfunnel.internal/${encodeURIComponent(code)}`);
 }
 
 function remember(code: string, target: RedirectTarget | null) {
-  if (memory.size >= MAX_ENTRIES) memory.delete(memory.keys().next().value!);
-  memory.set(code, { target, expiresAt: Date.now() + (target ? MEMORY_TTL_MS : MISSING_TTL_MS) });
+  memory.set(code, target, target ? MEMORY_TTL_MS : MISSING_TTL_MS);
 }
 
 async function fromEdge(code: string): Promise<RedirectTarget | undefined> {
@@ -38,7 +37,7 @@ export async function getRedirectTarget(
   code: string,
 ): Promise<RedirectTarget | null> {
   const cached = memory.get(code);
-  if (cached && cached.expiresAt > Date.now()) return cached.target;
+  if (cached !== undefined) return cached;
 
   const edge = await fromEdge(code).catch(() => undefined);
   if (edge) {
@@ -59,5 +58,5 @@ export async function forgetRedirectTarget(code: string): Promise<void> {
 
 /** Workspace settings (click id parameter, dedup window) are part of every cached target. */
 export function forgetWorkspaceTargets(workspaceId: string): void {
-  for (const [code, entry] of memory) if (entry.target?.workspaceId === workspaceId) memory.delete(code);
+  memory.deleteWhere((target) => target?.workspaceId === workspaceId);
 }

@@ -5,7 +5,7 @@ import { defaultSettings, mergeSettings, serializeWorkspace } from "../db/worksp
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
 import { forgetWorkspaceTargets } from "../lib/link-cache";
-import { forgetTrackerWorkspaces } from "../tracker/workspaces";
+import { forgetTrackerWorkspace } from "../tracker/workspaces";
 import { forgetWebhookSecrets } from "../whatsapp/webhook-secrets";
 import { createRouter } from "../lib/openapi";
 import { requireAdminToken, requireApiKey } from "../middleware/auth";
@@ -97,7 +97,7 @@ workspaceRoutes.openapi(
       .where(eq(workspaces.id, current.id));
     forgetWorkspaceTargets(current.id);
     forgetWebhookSecrets(current.id);
-    forgetTrackerWorkspaces();
+    forgetTrackerWorkspace(current.id);
     return c.json(await serializeWorkspace(c.env.DATA_KEY, updated), 200);
   },
 );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizeContact } from "../src/lib/contact";
+import { contactCountry, normalizeContact } from "../src/lib/contact";
 
 describe("normalizeContact", () => {
   it.each([
@@ -21,5 +21,21 @@ describe("normalizeContact", () => {
 
   it.each(["", "john@example.com", "+1 23", "+999 1234 5678 9012 3456", "user.", "12ab34"])("refuses %j", (input) => {
     expect(normalizeContact(input).ok).toBe(false);
+  });
+});
+
+describe("contactCountry", () => {
+  it.each([
+    ["+14155550123", "US"],
+    ["+16135550123", "CA"],
+    ["+447400123456", "GB"],
+    ["+4915123456789", "DE"],
+    ["+919876543210", "IN"],
+    ["+5511987654321", "BR"],
+    ["US.13491208655302741918", "US"],
+    ["user.AbC123", null],
+    ["+999123456789", null],
+  ])("places %s in %s", (contact, country) => {
+    expect(contactCountry(contact)).toBe(country);
   });
 });

@@ -7,6 +7,7 @@ export type StoredStatus = {
   status: WhatsAppStatus;
   at: number;
   contactHash: string | null;
+  country: string | null;
   bizOpaque: string | null;
   errors: unknown[] | null;
   pricing: Record<string, unknown> | null;
@@ -35,9 +36,10 @@ const earliest = (column: string) =>
 // a step's time earlier or fill what is missing: repeated or reordered deliveries give the same row.
 // `biz_opaque_callback_data` equal to one of the workspace's link codes joins the message to that link.
 const UPSERT_STATUSES_SQL = `INSERT INTO messages
-  (workspace_id, id, contact_hash, biz_opaque, link_code, campaign_id, variant,
+  (workspace_id, id, contact_hash, country, biz_opaque, link_code, campaign_id, variant,
    sent_at, delivered_at, read_at, failed_at, errors, pricing, created_at)
-SELECT s.value->>'workspaceId', s.value->>'messageId', s.value->>'contactHash', s.value->>'bizOpaque',
+SELECT s.value->>'workspaceId', s.value->>'messageId', s.value->>'contactHash', s.value->>'country',
+  s.value->>'bizOpaque',
   l.code, l.campaign_id, l.variant,
   CASE s.value->>'status' WHEN 'sent' THEN s.value->>'at' END,
   CASE s.value->>'status' WHEN 'delivered' THEN s.value->>'at' END,
@@ -49,6 +51,7 @@ LEFT JOIN links l ON l.code = s.value->>'bizOpaque' AND l.workspace_id = s.value
 WHERE true
 ON CONFLICT (workspace_id, id) DO UPDATE SET
   contact_hash = COALESCE(messages.contact_hash, excluded.contact_hash),
+  country = COALESCE(messages.country, excluded.country),
   biz_opaque = COALESCE(messages.biz_opaque, excluded.biz_opaque),
   link_code = COALESCE(messages.link_code, excluded.link_code),
   campaign_id = COALESCE(messages.campaign_id, excluded.campaign_id),
@@ -86,6 +89,7 @@ export async function writeWhatsAppEvents(d1: D1Database, events: WhatsAppEvents
 export type MessageRegistration = {
   id: string;
   contactHash: string;
+  country: string | null;
   campaignId: string | null;
   variant: string | null;
   linkCode: string | null;
@@ -100,14 +104,15 @@ const keepRegistered = (column: string) =>
   `${column} = CASE WHEN messages.registered_at IS NULL THEN COALESCE(excluded.${column}, messages.${column}) ELSE messages.${column} END`;
 
 const REGISTER_SQL = `INSERT INTO messages
-  (workspace_id, id, contact_hash, campaign_id, variant, link_code, category, external_id,
+  (workspace_id, id, contact_hash, country, campaign_id, variant, link_code, category, external_id,
    registered_at, sent_at, created_at)
-SELECT ?2, value->>'id', value->>'contactHash', value->>'campaignId', value->>'variant', value->>'linkCode',
+SELECT ?2, value->>'id', value->>'contactHash', value->>'country', value->>'campaignId', value->>'variant',
+  value->>'linkCode',
   value->>'category', value->>'externalId', ?3, COALESCE(value->>'sentAt', ?3), ?3
 FROM json_each(?1)
 WHERE true
 ON CONFLICT (workspace_id, id) DO UPDATE SET
-  ${keepRegistered("contact_hash")}, ${keepRegistered("campaign_id")}, ${keepRegistered("variant")},
+  ${keepRegistered("contact_hash")}, ${keepRegistered("country")}, ${keepRegistered("campaign_id")}, ${keepRegistered("variant")},
   ${keepRegistered("link_code")}, ${keepRegistered("category")}, ${keepRegistered("external_id")},
   sent_at = CASE WHEN messages.registered_at IS NULL THEN ${"COALESCE(MIN(messages.sent_at, excluded.sent_at), messages.sent_at, excluded.sent_at)"} ELSE messages.sent_at END,
   registered_at = COALESCE(messages.registered_at, excluded.registered_at)`;
@@ -132,25 +137,13 @@ type MessageStateRow = Omit<MessageRow, "errors" | "pricing"> & {
   convertedAt: number | null;
 };
 
-// The link of the message when it is this recipient's own (created for the message or its contact).
-// A campaign-wide link shared by many messages cannot say which recipient clicked or bought.
-const OWN_LINK = `(SELECT l.id FROM links l
-  WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id
-    AND (l.message_id = m.id OR l.contact_hash = m.contact_hash))`;
-
-// The first human click and the first conversion that belong to the message: carrying its id, or
-// made through its own link.
+// The first human click and first conversion that belong to the message (carrying its id, or made
+// through the recipient's own link) are kept on the row by triggers; see migrations/0006.
 const MESSAGE_SQL = `SELECT m.workspace_id AS workspaceId, m.id, m.contact_hash AS contactHash,
   m.campaign_id AS campaignId, m.variant, m.link_code AS linkCode, m.category, m.external_id AS externalId,
   m.biz_opaque AS bizOpaque, m.registered_at AS registeredAt, m.sent_at AS sentAt,
   m.delivered_at AS deliveredAt, m.read_at AS readAt, m.failed_at AS failedAt, m.errors, m.pricing,
-  m.created_at AS createdAt,
-  (SELECT MIN(c.occurred_at) FROM clicks c
-    WHERE c.workspace_id = m.workspace_id AND c.kind = 'click' AND (c.message_id = m.id OR c.link_id = ${OWN_LINK})
-  ) AS clickedAt,
-  (SELECT MIN(v.occurred_at) FROM conversions v
-    WHERE v.workspace_id = m.workspace_id AND (v.message_id = m.id OR v.link_id = ${OWN_LINK})
-  ) AS convertedAt
+  m.created_at AS createdAt, m.clicked_at AS clickedAt, m.converted_at AS convertedAt
 FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2`;
 
 export async function findMessage(d1: D1Database, workspaceId: string, id: string) {

@@ -172,11 +172,28 @@ export const messages = sqliteTable(
     errors: text("errors", { mode: "json" }).$type<unknown[]>(),
     pricing: text("pricing", { mode: "json" }).$type<Record<string, unknown>>(),
     createdAt: integer("created_at").notNull(),
+    // What reports need of the message, kept by triggers (migrations/0006) as clicks, conversions and
+    // replies arrive in any order: the recipient's country (from the number), the device of the first
+    // human click, the first click, conversion and reply that belong to the message, and its revenue.
+    country: text("country"),
+    device: text("device"),
+    clickedAt: integer("clicked_at"),
+    convertedAt: integer("converted_at"),
+    revenueMicros: integer("revenue_micros").notNull().default(0),
+    repliedAt: integer("replied_at"),
+    // Set once the message counts in the rollups; the triggers move its contribution as it changes.
+    rolledUp: integer("rolled_up").notNull().default(0),
+    // The time reports place the message at: its earliest observed step (a failed message was still sent).
+    reportAt: integer("report_at").generatedAlwaysAs(
+      sql`NULLIF(MIN(COALESCE(sent_at, 9e15), COALESCE(delivered_at, 9e15), COALESCE(read_at, 9e15), COALESCE(failed_at, 9e15), COALESCE(clicked_at, 9e15)), 9e15)`,
+      { mode: "virtual" },
+    ),
   },
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.id] }),
-    index("messages_campaign_sent").on(t.workspaceId, t.campaignId, t.sentAt),
     index("messages_link").on(t.workspaceId, t.linkCode),
+    // Replies without a context belong to the contact's latest message before them.
+    index("messages_contact_report").on(t.workspaceId, t.contactHash, t.reportAt),
   ],
 );
 export type MessageRow = typeof messages.$inferSelect;
@@ -193,6 +210,8 @@ export const inboundMessages = sqliteTable(
     type: text("type").notNull(),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
+    // The business's next message to this contact after this one (kept by triggers), for response times.
+    respondedAt: integer("responded_at"),
   },
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.id] }),

@@ -1,4 +1,4 @@
-import { validatePhoneNumberLength } from "libphonenumber-js/min";
+import { parsePhoneNumberFromString, validatePhoneNumberLength } from "libphonenumber-js/min";
 import { hmacSha256Hex } from "./crypto";
 
 // Business-scoped user ids (`user.…`, or a country prefix such as `US.…`), sent by WhatsApp
@@ -35,4 +35,14 @@ export function normalizeContact(input: string): ContactCheck {
 /** The only form in which a contact is stored: HMAC-SHA256 under PII_PEPPER. */
 export function hashContact(pepper: string, contactId: string): Promise<string> {
   return hmacSha256Hex(pepper, contactId);
+}
+
+/**
+ * The country of a normalised contact, for reports: from the number's calling code and leading
+ * digits, or from a business-scoped user id's country prefix (`US.…`). Unknown for `user.…` ids.
+ */
+export function contactCountry(contactId: string): string | null {
+  if (contactId.startsWith("+")) return parsePhoneNumberFromString(contactId)?.country ?? null;
+  const prefix = contactId.match(/^([A-Z]{2})\./);
+  return prefix ? prefix[1] : null;
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { variantIssue } from "../db/campaigns";
 import { findMessage, registerMessages, type MessageRegistration } from "../db/messages";
 import { ApiError, type ErrorIssue } from "../errors";
-import { hashContact } from "../lib/contact";
+import { contactCountry, hashContact } from "../lib/contact";
 import { createRouter } from "../lib/openapi";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
@@ -88,6 +88,7 @@ messageRoutes.openapi(
         return {
           id: m.id,
           contactHash: await hashContact(c.env.PII_PEPPER, m.contact),
+          country: contactCountry(m.contact),
           campaignId,
           variant,
           linkCode: m.linkCode ?? null,

@@ -5,7 +5,7 @@ import {
   type StoredStatus,
   type WhatsAppEvents,
 } from "../db/messages";
-import { hashContact } from "../lib/contact";
+import { contactCountry, hashContact } from "../lib/contact";
 import { WriteCoalescer } from "../lib/write-coalescer";
 import { enqueue, type QueueMessage } from "../queue";
 import type { ParsedWebhook, WebhookContact } from "./webhook-body";
@@ -31,11 +31,16 @@ export async function toStoredEvents(
   }
   const hashes = new Map(await Promise.all([...ids].map(async (id) => [id, await hashContact(pepper, id)] as const)));
   const hashOf = (contact: WebhookContact) => hashes.get(contactId(contact) ?? "") ?? null;
+  const countryOf = (contact: WebhookContact) => {
+    const id = contactId(contact);
+    return id ? contactCountry(id) : null;
+  };
   return {
     statuses: parsed.statuses.map(({ contact, ...s }): StoredStatus => ({
       ...s,
       workspaceId,
       contactHash: hashOf(contact),
+      country: countryOf(contact),
     })),
     inbound: parsed.inbound.map(({ contact, ...m }): StoredInbound => ({
       ...m,

@@ -1,0 +1,103 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError } from "../../errors";
+import { createRouter } from "../../lib/openapi";
+import { requireApiKey } from "../../middleware/auth";
+import { abVariants } from "../../reports/ab";
+import { funnelSteps, medianSeconds } from "../../reports/funnel";
+import { delayHistogram, EMPTY_TOTALS, GROUP_BY, sumMessages } from "../../reports/messages";
+import { reportFilter } from "../../reports/range";
+import { respondReport } from "../../reports/respond";
+import { bearerSecurity, errorResponses } from "../../schemas/common";
+import { AbReport, FunnelReport, ReportQuery, reportResponse, WindowParam } from "../../schemas/reports";
+
+export const funnelRoutes = createRouter();
+
+const common = { security: bearerSecurity, tags: ["Reports"], middleware: [requireApiKey("reports:read")] };
+
+funnelRoutes.openapi(
+  createRoute({
+    ...common,
+    method: "get",
+    path: "/reports/funnel",
+    summary: "Sent → delivered → read → clicked → converted, per sent message",
+    request: { query: ReportQuery.extend({ window: WindowParam, groupBy: z.enum(GROUP_BY).optional() }) },
+    responses: { 200: reportResponse(FunnelReport, "The funnel"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const filter = reportFilter(c.var.auth.workspace.id, query);
+    const [[total = EMPTY_TOTALS], groups, delays] = await Promise.all([
+      sumMessages(c.env.DB, filter, query.window),
+      query.groupBy ? sumMessages(c.env.DB, filter, query.window, query.groupBy) : null,
+      delayHistogram(c.env.DB, filter),
+    ]);
+    const body = {
+      window: query.window,
+      steps: funnelSteps(total),
+      revenue: total.revenueMicros / 1e6,
+      medianTimeToClickSeconds: medianSeconds(delays.click, total.clicked),
+      medianTimeToConvertSeconds: medianSeconds(delays.convert, total.converted),
+      ...(groups ? { groups: groups.map((g) => ({ key: g.key, steps: funnelSteps(g) })) } : {}),
+    };
+    return respondReport(c, query.format, body, funnelTable, "funnel");
+  },
+);
+
+function funnelTable(body: z.infer<typeof FunnelReport>) {
+  const groups = body.groups ?? [{ key: null, steps: body.steps }];
+  return {
+    header: ["group", "step", "count", "inferred", "rateFromPrevious", "rateFromFirst"],
+    rows: groups.flatMap((g) =>
+      g.steps.map((s) => [g.key, s.name, s.count, s.inferred ?? null, s.rateFromPrevious, s.rateFromFirst]),
+    ),
+  };
+}
+
+funnelRoutes.openapi(
+  createRoute({
+    ...common,
+    method: "get",
+    path: "/reports/ab",
+    summary: "Compare a campaign's variants: rates, uplift over the first variant, two-proportion z-test",
+    request: {
+      query: ReportQuery.omit({ campaignId: true, variant: true }).extend({
+        campaignId: z.string().min(1).max(64),
+        metric: z.enum(["conversion", "click"]).default("conversion"),
+        window: WindowParam,
+      }),
+    },
+    responses: { 200: reportResponse(AbReport, "Variants compared"), ...errorResponses(400, 401, 403, 404) },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const workspaceId = c.var.auth.workspace.id;
+    const campaign = await c.env.DB.prepare("SELECT variants FROM campaigns WHERE id = ?1 AND workspace_id = ?2")
+      .bind(query.campaignId, workspaceId)
+      .first<{ variants: string }>();
+    if (!campaign) throw new ApiError("not_found", `No campaign ${query.campaignId} in this workspace.`);
+    const filter = reportFilter(workspaceId, { ...query, campaignId: [query.campaignId], variant: undefined });
+    const totals = await sumMessages(c.env.DB, filter, query.window, "variant");
+    const body = {
+      metric: query.metric,
+      window: query.window,
+      variants: abVariants(JSON.parse(campaign.variants) as string[], totals, query.metric),
+    };
+    return respondReport(c, query.format, body, abTable, "ab");
+  },
+);
+
+function abTable(body: z.infer<typeof AbReport>) {
+  return {
+    header: ["variant", "messages", "clicks", "conversions", "rate", "uplift", "pValue", "significant"],
+    rows: body.variants.map((v) => [
+      v.variant,
+      v.messages,
+      v.clicks,
+      v.conversions,
+      v.rate,
+      v.uplift,
+      v.pValue,
+      v.significant,
+    ]),
+  };
+}

@@ -1,0 +1,108 @@
+import { z } from "@hono/zod-openapi";
+
+const dateOrTime = z.string().max(40).openapi({
+  description:
+    "An ISO 8601 time with offset, or a date meaning local midnight in `timezone` (a `to` date includes its day)",
+  example: "2026-11-01",
+});
+
+const repeatable = z
+  .union([z.string().min(1).max(64), z.array(z.string().min(1).max(64)).max(100)])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+/** Parameters every report takes. */
+export const ReportQuery = z.object({
+  from: dateOrTime.optional(),
+  to: dateOrTime.optional(),
+  campaignId: repeatable.optional().openapi({ description: "Repeatable", type: "string" }),
+  variant: z.string().min(1).max(64).optional(),
+  timezone: z.string().max(64).default("UTC").openapi({ description: "IANA time zone; days and weeks are cut in it" }),
+  format: z.enum(["json", "csv"]).optional().openapi({ description: "`csv` (or `Accept: text/csv`) returns CSV" }),
+});
+export type ReportQuery = z.infer<typeof ReportQuery>;
+
+/** Responses of a report: its JSON schema, or the same rows as CSV. */
+export function reportResponse<T extends z.ZodType>(schema: T, description: string) {
+  return {
+    description,
+    content: {
+      "application/json": { schema },
+      "text/csv": { schema: z.string() },
+    },
+  } as const;
+}
+
+export const WindowParam = z
+  .enum(["1h", "6h", "1d", "3d", "7d", "14d", "30d"])
+  .default("7d")
+  .openapi({ description: "Clicks and conversions count when they came within this time of the send" });
+
+export const FunnelStepSchema = z
+  .object({
+    name: z.enum(["sent", "delivered", "read", "clicked", "converted"]),
+    count: z.number().int(),
+    inferred: z.number().int().optional().openapi({ description: "How many reached the step only by inference" }),
+    rateFromPrevious: z.number().nullable(),
+    rateFromFirst: z.number().nullable(),
+  })
+  .openapi("FunnelStep");
+
+export const FunnelReport = z
+  .object({
+    window: z.string(),
+    steps: z.array(FunnelStepSchema),
+    revenue: z.number(),
+    medianTimeToClickSeconds: z.number().nullable().openapi({ description: "Estimated within 5 %" }),
+    medianTimeToConvertSeconds: z.number().nullable().openapi({ description: "Estimated within 5 %" }),
+    groups: z.array(z.object({ key: z.string().nullable(), steps: z.array(FunnelStepSchema) })).optional(),
+  })
+  .openapi("FunnelReport");
+
+export const AbReport = z
+  .object({
+    metric: z.enum(["conversion", "click"]),
+    window: z.string(),
+    variants: z.array(
+      z.object({
+        variant: z.string(),
+        messages: z.number().int(),
+        clicks: z.number().int(),
+        conversions: z.number().int(),
+        rate: z.number().nullable(),
+        uplift: z.number().nullable(),
+        pValue: z.number().nullable(),
+        significant: z.boolean(),
+      }),
+    ),
+  })
+  .openapi("AbReport");
+
+const nullableRate = z.number().nullable();
+
+export const MetricsReport = z
+  .object({
+    window: z.string(),
+    messages: z.object({
+      sent: z.number().int(),
+      delivered: z.number().int(),
+      read: z.number().int(),
+      clicked: z.number().int(),
+      converted: z.number().int(),
+      replied: z.number().int(),
+      failed: z.number().int(),
+      billable: z.number().int(),
+    }),
+    deliveryRate: nullableRate,
+    openRate: nullableRate,
+    clickThroughRate: nullableRate,
+    conversionRate: nullableRate,
+    responseRate: nullableRate,
+    avgResponseTimeSeconds: nullableRate,
+    revenue: z.number(),
+    csat: z.object({ average: nullableRate, responses: z.number().int() }),
+    dropOff: z.array(z.object({ step: z.string(), count: z.number().int(), rate: nullableRate })),
+    chatbot: z.object({ selfResolutionRate: nullableRate, escalationRate: nullableRate }),
+    retentionRate: nullableRate,
+    costPerConversion: nullableRate,
+  })
+  .openapi("MetricsReport");

@@ -1,0 +1,299 @@
+import { contactCountry } from "../src/lib/contact";
+
+/**
+ * Random WhatsApp campaign histories and a brute-force model of what the message reports must say
+ * about them, computed from the raw events alone.
+ */
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/** mulberry32: a small seeded generator, so that a failing history can be replayed. */
+export function seededRandom(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+    chance: (p: number) => next() < p,
+    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)],
+  };
+}
+export type Random = ReturnType<typeof seededRandom>;
+
+export type SimMessage = {
+  id: string;
+  contact: string;
+  registered: boolean;
+  campaignId: string | null;
+  variant: string | null;
+  linkKind: "message" | "contact" | null;
+  linkCode: string | null;
+  category: string | null;
+  sentAt: number;
+  pricing: { billable: boolean; category: string; pricing_model: string } | null;
+};
+export type SimStatus = { messageId: string; status: "sent" | "delivered" | "read" | "failed"; at: number };
+export type SimClick = {
+  id: string;
+  linkCode: string;
+  messageId: string | null;
+  human: boolean;
+  device: string | null;
+  at: number;
+};
+export type SimConversion = { clickId: string; orderId: string; value: number; at: number };
+export type SimReply = { id: string; contact: string; contextId: string | null; at: number };
+
+export type History = {
+  messages: SimMessage[];
+  statuses: SimStatus[];
+  clicks: SimClick[];
+  conversions: SimConversion[];
+  replies: SimReply[];
+};
+
+const CONTACTS = [
+  "+14155550101",
+  "+14155550102",
+  "+447700900123",
+  "+447700900456",
+  "+4915123456789",
+  "+919876543210",
+  "+5511987654321",
+  "+34612345678",
+];
+const whole = (ms: number) => Math.floor(ms / SECOND) * SECOND;
+
+/** A history of `size` messages sent from `start` over three days, with what followed them. */
+export function randomHistory(
+  random: Random,
+  size: number,
+  start: number,
+  campaigns: { id: string; variants: string[] }[],
+): History {
+  const history: History = { messages: [], statuses: [], clicks: [], conversions: [], replies: [] };
+  for (let i = 0; i < size; i++) {
+    const registered = random.chance(0.85);
+    const campaign = registered ? random.pick([...campaigns, null]) : null;
+    const linkKind = registered ? random.pick(["message", "message", "contact", null] as const) : null;
+    const m: SimMessage = {
+      id: `wamid.${i}.${random.int(0, 1e9)}`,
+      contact: random.pick(CONTACTS),
+      registered,
+      campaignId: campaign?.id ?? null,
+      variant: campaign && campaign.variants.length > 0 ? random.pick(campaign.variants) : null,
+      linkKind,
+      linkCode: null,
+      category: registered ? random.pick(["marketing", "utility", null]) : null,
+      sentAt: whole(start + random.int(0, 3 * DAY)),
+      pricing: random.chance(0.5)
+        ? { billable: random.chance(0.7), category: random.pick(["marketing", "service"]), pricing_model: "PMP" }
+        : null,
+    };
+    history.messages.push(m);
+    const status = (s: SimStatus["status"], at: number) => {
+      history.statuses.push({ messageId: m.id, status: s, at: whole(at) });
+      if (random.chance(0.2)) history.statuses.push({ messageId: m.id, status: s, at: whole(at) });
+    };
+    if (!registered || random.chance(0.6)) status("sent", m.sentAt + random.int(0, 5) * SECOND);
+    if (random.chance(0.1)) status("failed", m.sentAt + random.int(1, 60) * SECOND);
+    if (random.chance(0.7)) status("delivered", m.sentAt + random.int(10, 600) * SECOND);
+    if (random.chance(0.45)) status("read", m.sentAt + random.int(1, 48 * 60) * MINUTE);
+    if (linkKind && random.chance(0.5)) {
+      for (let c = random.int(1, 3); c > 0; c--) {
+        const click: SimClick = {
+          id: `clk${i}x${c}x${random.int(0, 1e9)}`,
+          linkCode: "",
+          messageId: linkKind === "message" ? m.id : null,
+          human: random.chance(0.85),
+          device: random.pick(["mobile", "desktop", "tablet", null]),
+          at:
+            m.sentAt +
+            random.pick([-2 * MINUTE, 30 * SECOND, 20 * MINUTE, 5 * HOUR, 2 * DAY, 10 * DAY, 40 * DAY]) +
+            random.int(0, 59) * SECOND,
+        };
+        history.clicks.push(click);
+        if (click.human && random.chance(0.5)) {
+          history.conversions.push({
+            clickId: click.id,
+            orderId: `order-${click.id}`,
+            value: random.int(100, 99_999) / 100,
+            at: click.at + random.int(0, 2 * 24 * 60) * MINUTE,
+          });
+        }
+      }
+    }
+    if (random.chance(0.3)) {
+      history.replies.push({
+        id: `wamid.in.${i}.${random.int(0, 1e9)}`,
+        contact: m.contact,
+        contextId: random.chance(0.5) ? m.id : null,
+        at: whole(m.sentAt + random.int(0, 3 * 24 * 60) * MINUTE),
+      });
+    }
+  }
+  return history;
+}
+
+export type ModelMessage = {
+  id: string;
+  contact: string;
+  campaignId: string | null;
+  variant: string | null;
+  country: string | null;
+  device: string | null;
+  category: string | null;
+  reportAt: number;
+  sentObserved: boolean;
+  deliveredObserved: boolean;
+  readObserved: boolean;
+  failed: boolean;
+  engagedAt: number | null;
+  convertedAt: number | null;
+  repliedAt: number | null;
+  revenueMicros: number;
+  billable: boolean;
+};
+
+const earliest = (times: number[]) => (times.length > 0 ? Math.min(...times) : null);
+
+/** Every message's joined state, from the raw events and the rules of SPEC §7 and §9. */
+export function modelMessages(h: History, linkContact: Map<string, string | null>): ModelMessage[] {
+  const model = h.messages.map((m) => {
+    const times = (s: SimStatus["status"]) =>
+      h.statuses.filter((x) => x.messageId === m.id && x.status === s).map((x) => x.at);
+    const sent = earliest([...(m.registered ? [m.sentAt] : []), ...times("sent")]);
+    const delivered = earliest(times("delivered"));
+    const read = earliest(times("read"));
+    const failed = earliest(times("failed"));
+    const ownLink = m.linkCode !== null && linkContact.get(m.linkCode) === m.contact;
+    const belongs = (c: SimClick) => c.messageId === m.id || (ownLink && c.linkCode === m.linkCode);
+    const clicks = h.clicks.filter((c) => c.human && belongs(c)).sort((a, b) => a.at - b.at);
+    const firstClick = clicks[0];
+    const firstDevices = clicks.filter((c) => c.at === firstClick?.at).map((c) => c.device ?? "");
+    const conversions = h.conversions.filter((v) => {
+      const click = h.clicks.find((c) => c.id === v.clickId);
+      return click?.human && belongs(click);
+    });
+    const clickedAt = firstClick?.at ?? null;
+    const convertedAt = earliest(conversions.map((v) => v.at));
+    const engagedAt = earliest([clickedAt, convertedAt].filter((t): t is number => t !== null));
+    // Pricing arrives with statuses only.
+    const pricing = h.statuses.some((x) => x.messageId === m.id) ? m.pricing : null;
+    const reportAt = earliest([sent, delivered, read, failed, clickedAt].filter((t): t is number => t !== null))!;
+    return {
+      id: m.id,
+      contact: m.contact,
+      campaignId: m.campaignId,
+      variant: m.variant,
+      country: contactCountry(m.contact),
+      device: firstClick ? [...firstDevices].sort()[0] : null,
+      category: m.category ?? pricing?.category ?? null,
+      reportAt,
+      sentObserved: sent !== null,
+      deliveredObserved: delivered !== null,
+      readObserved: read !== null,
+      failed: failed !== null,
+      engagedAt,
+      convertedAt,
+      repliedAt: null as number | null,
+      revenueMicros: conversions.reduce((sum, v) => sum + Math.round(v.value * 1e6), 0),
+      billable: pricing?.billable === true,
+    };
+  });
+  // A reply names its message, or else belongs to the contact's latest message sent before it.
+  for (const reply of h.replies) {
+    const owner = reply.contextId
+      ? model.find((m) => m.id === reply.contextId)
+      : model
+          .filter((m) => m.contact === reply.contact && m.reportAt <= reply.at)
+          .sort((a, b) => b.reportAt - a.reportAt || (b.id > a.id ? 1 : -1))[0];
+    if (owner) owner.repliedAt = owner.repliedAt === null ? reply.at : Math.min(owner.repliedAt, reply.at);
+  }
+  return model;
+}
+
+export type ModelTotals = {
+  sent: number;
+  sentInferred: number;
+  delivered: number;
+  deliveredInferred: number;
+  read: number;
+  readInferred: number;
+  failed: number;
+  clicked: number;
+  converted: number;
+  replied: number;
+  billable: number;
+  revenueMicros: number;
+  clickDelays: number[];
+};
+
+/** What a report over these messages must count, for a window in ms. */
+export function modelTotals(messages: ModelMessage[], windowMs: number): ModelTotals {
+  const t: ModelTotals = {
+    sent: 0,
+    sentInferred: 0,
+    delivered: 0,
+    deliveredInferred: 0,
+    read: 0,
+    readInferred: 0,
+    failed: 0,
+    clicked: 0,
+    converted: 0,
+    replied: 0,
+    billable: 0,
+    revenueMicros: 0,
+    clickDelays: [],
+  };
+  for (const m of messages) {
+    const engaged = m.engagedAt !== null;
+    const read = m.readObserved || engaged;
+    const delivered = m.deliveredObserved || read;
+    t.sent++;
+    t.sentInferred += m.sentObserved ? 0 : 1;
+    t.delivered += delivered ? 1 : 0;
+    t.deliveredInferred += delivered && !m.deliveredObserved ? 1 : 0;
+    t.read += read ? 1 : 0;
+    t.readInferred += read && !m.readObserved ? 1 : 0;
+    t.failed += m.failed && !delivered ? 1 : 0;
+    if (m.engagedAt !== null && m.engagedAt - m.reportAt <= windowMs) {
+      t.clicked++;
+      t.clickDelays.push((m.engagedAt - m.reportAt) / SECOND);
+    }
+    t.converted += m.convertedAt !== null && m.convertedAt - m.reportAt <= windowMs ? 1 : 0;
+    t.replied += m.repliedAt !== null ? 1 : 0;
+    t.billable += m.billable ? 1 : 0;
+    t.revenueMicros += m.revenueMicros;
+  }
+  return t;
+}
+
+export function lowerMedian(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length / 2) - 1];
+}
+
+export const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
+
+export function modelSteps(t: ModelTotals) {
+  const counts = [t.sent, t.delivered, t.read, t.clicked, t.converted];
+  const inferred = [t.sentInferred, t.deliveredInferred, t.readInferred];
+  return ["sent", "delivered", "read", "clicked", "converted"].map((name, i) => ({
+    name,
+    count: counts[i],
+    ...(i < 3 ? { inferred: inferred[i] } : {}),
+    rateFromPrevious: ratio(counts[i], counts[Math.max(0, i - 1)]),
+    rateFromFirst: ratio(counts[i], counts[0]),
+  }));
+}

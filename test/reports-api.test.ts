@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { erfc, twoProportionTest } from "../src/reports/stats";
+import {
+  callJson,
+  callWorker,
+  createApiKey,
+  createCampaign,
+  createLink,
+  createWorkspace,
+  expectErrorEnvelope,
+  issuePaths,
+} from "./helpers";
+import { statusBody } from "./whatsapp-helpers";
+
+const T0 = Date.UTC(2026, 9, 5, 9);
+const MIN = 60_000;
+const UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+
+/** Four messages of one campaign: one goes all the way, the others stop at each step. */
+async function smallCampaign() {
+  const { adminKey: key } = await createWorkspace();
+  const campaign = await createCampaign(key, { name: "Launch", variants: ["A", "B"] });
+  const link = await createLink(key, {
+    contact: "+14155550101",
+    messageId: "wamid.m1",
+    campaignId: campaign.id,
+    variant: "A",
+  });
+  const register = (id: string, contact: string, variant: string) => ({
+    id,
+    contact,
+    campaignId: campaign.id,
+    variant,
+    sentAt: new Date(T0).toISOString(),
+  });
+  const messages = [
+    { ...register("wamid.m1", "+14155550101", "A"), linkCode: link.code },
+    register("wamid.m2", "+447400123456", "A"),
+    register("wamid.m3", "+4915123456789", "B"),
+    register("wamid.m4", "+919876543210", "B"),
+  ];
+  expect((await callJson("/api/v1/messages", { key, body: { messages } })).status).toBe(200);
+  const body = statusBody(
+    { id: "wamid.m1", status: "delivered", at: T0 + MIN, recipient: "14155550101" },
+    { id: "wamid.m2", status: "delivered", at: T0 + MIN, recipient: "447400123456" },
+    { id: "wamid.m3", status: "read", at: T0 + 5 * MIN, recipient: "4915123456789" },
+    { id: "wamid.m4", status: "failed", at: T0 + MIN, recipient: "919876543210" },
+  );
+  expect((await callJson("/api/v1/statuses", { key, body })).status).toBe(200);
+  // A human click on m1's own link (now, long after T0: outside every window but still a click).
+  const click = await callWorker(`/${link.code}`, { headers: { "user-agent": UA }, cf: { country: "US" } });
+  expect(click.status).toBe(302);
+  return { key, campaign };
+}
+
+describe("GET /api/v1/reports/funnel", () => {
+  it("counts each step with inferred steps flagged, and CSV gives the same rows", async () => {
+    const { key, campaign } = await smallCampaign();
+    const res = await callJson(`/api/v1/reports/funnel?campaignId=${campaign.id}&window=30d`, { key });
+    expect(res.status).toBe(200);
+    expect(res.body.steps).toEqual([
+      { name: "sent", count: 4, inferred: 0, rateFromPrevious: 1, rateFromFirst: 1 },
+      { name: "delivered", count: 3, inferred: 1, rateFromPrevious: 0.75, rateFromFirst: 0.75 },
+      { name: "read", count: 2, inferred: 1, rateFromPrevious: 2 / 3, rateFromFirst: 0.5 },
+      { name: "clicked", count: 0, rateFromPrevious: 0, rateFromFirst: 0 },
+      { name: "converted", count: 0, rateFromPrevious: null, rateFromFirst: 0 },
+    ]);
+
+    const csv = await callWorker(`/api/v1/reports/funnel?campaignId=${campaign.id}&groupBy=variant`, {
+      key,
+      headers: { accept: "text/csv" },
+    });
+    expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const lines = (await csv.text()).trim().split("\r\n");
+    expect(lines[0]).toBe("group,step,count,inferred,rateFromPrevious,rateFromFirst");
+    expect(lines.slice(1, 4)).toEqual(["A,sent,2,0,1,1", "A,delivered,2,0,1,1", "A,read,1,1,0.5,0.5"]);
+  });
+
+  it("groups by the recipient's country", async () => {
+    const { key, campaign } = await smallCampaign();
+    const res = await callJson(`/api/v1/reports/funnel?campaignId=${campaign.id}&groupBy=country`, { key });
+    expect(res.body.groups.map((g: { key: string }) => g.key)).toEqual(["DE", "GB", "IN", "US"]);
+  });
+
+  it.each([
+    ["window=2d", ["window"]],
+    ["groupBy=colour", ["groupBy"]],
+    ["from=2026-10-05T09:07:00Z", ["from"]],
+    ["from=yesterday", ["from"]],
+    ["timezone=Mars/Olympus", ["timezone"]],
+    ["from=2026-10-06&to=2026-10-05", ["to"]],
+  ])("refuses %s with a 400 naming the field", async (query, path) => {
+    const { adminKey: key } = await createWorkspace();
+    const res = await callJson(`/api/v1/reports/funnel?${query}`, { key });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
+    expect(issuePaths(res.body)).toEqual([path]);
+  });
+
+  it("needs a key with reports:read, and shows nothing of another workspace", async () => {
+    const { key } = await smallCampaign();
+    const { adminKey: other } = await createWorkspace();
+    expect((await callJson("/api/v1/reports/funnel")).status).toBe(401);
+    const writer = await createApiKey(other, ["links:write"]);
+    expect((await callJson("/api/v1/reports/funnel", { key: writer })).status).toBe(403);
+    const mine = await callJson("/api/v1/reports/funnel", { key });
+    const theirs = await callJson("/api/v1/reports/funnel", { key: other });
+    expect(mine.body.steps[0].count).toBe(4);
+    expect(theirs.body.steps[0].count).toBe(0);
+  });
+});
+
+describe("GET /api/v1/reports/ab", () => {
+  it("compares variants against the first one", async () => {
+    const { key, campaign } = await smallCampaign();
+    const res = await callJson(`/api/v1/reports/ab?campaignId=${campaign.id}&metric=click&window=30d`, { key });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      metric: "click",
+      window: "30d",
+      variants: [
+        {
+          variant: "A",
+          messages: 2,
+          clicks: 0,
+          conversions: 0,
+          rate: 0,
+          uplift: null,
+          pValue: null,
+          significant: false,
+        },
+        { variant: "B", messages: 2, clicks: 0, conversions: 0, rate: 0, uplift: null, pValue: 1, significant: false },
+      ],
+    });
+  });
+
+  it("needs a campaign of this workspace", async () => {
+    const { adminKey: key } = await createWorkspace();
+    const missing = await callJson("/api/v1/reports/ab", { key });
+    expect(missing.status).toBe(400);
+    expect(issuePaths(missing.body)).toEqual([["campaignId"]]);
+    const unknown = await callJson("/api/v1/reports/ab?campaignId=cmp_nope", { key });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual(expectErrorEnvelope("not_found"));
+  });
+});
+
+describe("two-proportion z-test", () => {
+  it("gives the textbook p-values", () => {
+    expect(erfc(0)).toBeCloseTo(1, 7);
+    // |z| = 1.959964 is the two-sided 5 % point.
+    expect(erfc(1.959964 / Math.SQRT2)).toBeCloseTo(0.05, 6);
+    // 100 of 1,000 against 130 of 1,000: pooled p = 0.115, z = 2.1028, p = 0.0355.
+    const test = twoProportionTest(100, 1000, 130, 1000)!;
+    expect(test.z).toBeCloseTo(2.1028, 3);
+    expect(test.pValue).toBeCloseTo(0.0355, 3);
+    expect(twoProportionTest(0, 10, 0, 10)).toEqual({ z: 0, pValue: 1 });
+    expect(twoProportionTest(1, 0, 1, 10)).toBeNull();
+  });
+});

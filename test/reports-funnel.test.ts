@@ -1,0 +1,299 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { insertClicks } from "../src/db/clicks";
+import { hashContact } from "../src/lib/contact";
+import { callJson, createCampaign, createLink, createWorkspace, type Json } from "./helpers";
+import {
+  DAY,
+  HOUR,
+  lowerMedian,
+  MINUTE,
+  modelMessages,
+  modelSteps,
+  modelTotals,
+  randomHistory,
+  ratio,
+  seededRandom,
+  type History,
+  type ModelMessage,
+} from "./report-model";
+import { statusBody } from "./whatsapp-helpers";
+
+const T0 = Date.UTC(2026, 9, 5);
+const iso = (ms: number) => new Date(ms).toISOString();
+const digits = (contact: string) => contact.slice(1);
+
+function replyBody(reply: History["replies"][number]) {
+  const body = statusBody() as Json;
+  body.entry[0].changes[0].value.statuses = undefined;
+  body.entry[0].changes[0].value.messages = [
+    {
+      from: digits(reply.contact),
+      id: reply.id,
+      timestamp: String(reply.at / 1000),
+      type: "text",
+      text: { body: "Yes please" },
+      ...(reply.contextId ? { context: { from: "15550783881", id: reply.contextId } } : {}),
+    },
+  ];
+  return body;
+}
+
+/** Writes a history through the API and the click write path, in a shuffled order. */
+async function writeHistory(seed: number, size: number) {
+  const random = seededRandom(seed);
+  const { workspace, adminKey: key } = await createWorkspace();
+  const ab = await createCampaign(key, { name: "A/B", variants: ["A", "B"] });
+  const plain = await createCampaign(key, { name: "Plain" });
+  const campaigns = [
+    { id: ab.id as string, variants: ["A", "B"] },
+    { id: plain.id as string, variants: [] },
+  ];
+  const h = randomHistory(random, size, T0, campaigns);
+  const links = new Map<string, { id: string; contactHash: string; contact: string }>();
+  for (const m of h.messages.filter((m) => m.linkKind)) {
+    const link = await createLink(key, {
+      contact: m.contact,
+      ...(m.linkKind === "message" ? { messageId: m.id } : {}),
+      ...(m.campaignId ? { campaignId: m.campaignId, variant: m.variant ?? undefined } : {}),
+    });
+    m.linkCode = link.code;
+    links.set(link.code, {
+      id: link.id,
+      contact: m.contact,
+      contactHash: await hashContact(env.PII_PEPPER, m.contact),
+    });
+  }
+  for (const click of h.clicks)
+    click.linkCode = h.messages.find((m) => m.id === (click.messageId ?? ""))?.linkCode ?? "";
+  // Clicks on a contact's own link carry no message id: find their message by click id prefix.
+  for (const click of h.clicks.filter((c) => !c.linkCode)) {
+    const index = Number(click.id.slice(3).split("x")[0]);
+    click.linkCode = h.messages[index].linkCode!;
+  }
+
+  const tasks: { kind: string; ref?: string; run: () => Promise<unknown> }[] = [];
+  const expectOk = async (res: Promise<{ status: number; body: Json }>, status: number) => {
+    const r = await res;
+    if (r.status !== status) throw new Error(`${r.status}: ${JSON.stringify(r.body)}`);
+  };
+  for (const m of h.messages.filter((m) => m.registered)) {
+    const body = {
+      messages: [
+        {
+          id: m.id,
+          contact: m.contact,
+          sentAt: iso(m.sentAt),
+          ...(m.campaignId ? { campaignId: m.campaignId } : {}),
+          ...(m.variant ? { variant: m.variant } : {}),
+          ...(m.linkCode ? { linkCode: m.linkCode } : {}),
+          ...(m.category ? { category: m.category } : {}),
+        },
+      ],
+    };
+    tasks.push({ kind: "register", run: () => expectOk(callJson("/api/v1/messages", { key, body }), 200) });
+  }
+  for (const s of h.statuses) {
+    const m = h.messages.find((x) => x.id === s.messageId)!;
+    const body = statusBody({
+      id: s.messageId,
+      status: s.status,
+      at: s.at,
+      recipient: digits(m.contact),
+      ...(m.pricing ? { pricing: m.pricing } : {}),
+    });
+    tasks.push({ kind: "status", run: () => expectOk(callJson("/api/v1/statuses", { key, body }), 200) });
+  }
+  for (const c of h.clicks) {
+    const link = links.get(c.linkCode)!;
+    const m = h.messages.find((x) => x.linkCode === c.linkCode)!;
+    tasks.push({
+      kind: "click",
+      ref: c.id,
+      run: () =>
+        insertClicks(env.DB, [
+          {
+            id: c.id,
+            workspaceId: workspace.id,
+            linkId: link.id,
+            campaignId: m.campaignId,
+            variant: m.variant,
+            messageId: c.messageId,
+            contactHash: link.contactHash,
+            kind: c.human ? "click" : "preview",
+            visitorHash: `v-${c.id}`,
+            dedupSeconds: 3600,
+            occurredAt: c.at,
+            country: "PT",
+            deviceType: c.device,
+            os: null,
+            browser: null,
+            referrerHost: null,
+            userAgent: null,
+          },
+        ]),
+    });
+    if (random.chance(0.2)) tasks.push({ kind: "click", ref: c.id, run: tasks[tasks.length - 1].run });
+  }
+  for (const v of h.conversions) {
+    const body = {
+      clickId: v.clickId,
+      event: "purchase",
+      value: v.value,
+      currency: "EUR",
+      orderId: v.orderId,
+      occurredAt: iso(v.at),
+    };
+    tasks.push({
+      kind: "conversion",
+      ref: v.clickId,
+      run: () => expectOk(callJson("/api/v1/conversions", { key, body }), 201),
+    });
+  }
+  for (const r of h.replies) {
+    tasks.push({ kind: "reply", run: () => expectOk(callJson("/api/v1/statuses", { key, body: replyBody(r) }), 200) });
+  }
+  // Any order, except that a conversion names a click that must already be stored.
+  for (let i = tasks.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [tasks[i], tasks[j]] = [tasks[j], tasks[i]];
+  }
+  const done = new Set<string>();
+  const waiting: typeof tasks = [];
+  for (const task of tasks) {
+    if (task.kind === "conversion" && !done.has(task.ref!)) {
+      waiting.push(task);
+      continue;
+    }
+    await task.run();
+    if (task.kind === "click") {
+      done.add(task.ref!);
+      for (const w of waiting.filter((w) => w.ref === task.ref)) await w.run();
+    }
+  }
+  const linkContact = new Map([...links].map(([code, l]) => [code, l.contact]));
+  return { key, history: h, model: modelMessages(h, linkContact), campaigns };
+}
+
+const WINDOW_MS = { "1h": HOUR, "1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY } as const;
+type Window = keyof typeof WINDOW_MS;
+
+function expectMedian(actual: number | null, delays: number[]) {
+  const exact = lowerMedian(delays);
+  if (exact === null) return expect(actual).toBeNull();
+  expect(actual).not.toBeNull();
+  expect(Math.abs(actual! - Math.max(exact, 0))).toBeLessThanOrEqual(0.05 * Math.max(exact, 0) + 1);
+}
+
+function expectFunnel(body: Json, messages: ModelMessage[], window: Window, label = "funnel") {
+  const t = modelTotals(messages, WINDOW_MS[window]);
+  expect(body.steps, label).toEqual(modelSteps(t));
+  expect(body.revenue).toBe(t.revenueMicros / 1e6);
+  expectMedian(body.medianTimeToClickSeconds, t.clickDelays);
+}
+
+const GROUP_KEY: Record<string, (m: ModelMessage) => string | null> = {
+  variant: (m) => m.variant,
+  campaign: (m) => m.campaignId,
+  country: (m) => m.country,
+  device: (m) => m.device || null,
+  category: (m) => m.category,
+};
+
+describe("message reports equal a brute-force count of the raw events", () => {
+  for (const seed of [1, 2, 3]) {
+    it(`funnel, groups, metrics and A/B over a random history (seed ${seed})`, async () => {
+      const { key, model, campaigns } = await writeHistory(seed, 45);
+      const inRange = (from: number, to: number) => model.filter((m) => m.reportAt >= from && m.reportAt < to);
+      const get = async (path: string) => {
+        const res = await callJson(path, { key });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body;
+      };
+
+      for (const window of ["1h", "1d", "7d", "30d"] as Window[]) {
+        expectFunnel(await get(`/api/v1/reports/funnel?window=${window}`), model, window);
+      }
+      for (const groupBy of Object.keys(GROUP_KEY)) {
+        const body = await get(`/api/v1/reports/funnel?groupBy=${groupBy}`);
+        const keys = [...new Set(model.map(GROUP_KEY[groupBy]))].sort((a, b) => ((a ?? "") < (b ?? "") ? -1 : 1));
+        expect(body.groups.map((g: Json) => g.key)).toEqual(keys);
+        for (const group of body.groups) {
+          const members = model.filter((m) => GROUP_KEY[groupBy](m) === group.key);
+          expect(group.steps, `${groupBy}=${group.key}`).toEqual(modelSteps(modelTotals(members, 7 * DAY)));
+        }
+      }
+
+      // Ranges that cut days at quarter hours, filtered by campaign and variant.
+      const from = T0 + DAY + 6 * HOUR + 15 * MINUTE;
+      const to = T0 + 2 * DAY + 21 * HOUR + 45 * MINUTE;
+      const [abCampaign] = campaigns;
+      expectFunnel(
+        await get(`/api/v1/reports/funnel?window=1d&from=${iso(from)}&to=${iso(to)}`),
+        inRange(from, to),
+        "1d",
+        "quarter hours",
+      );
+      expectFunnel(
+        await get(`/api/v1/reports/funnel?from=${iso(from)}&to=${iso(to)}&campaignId=${abCampaign.id}&variant=B`),
+        inRange(from, to).filter((m) => m.campaignId === abCampaign.id && m.variant === "B"),
+        "7d",
+        "campaign and variant",
+      );
+      // Local days in India (UTC+5:30).
+      const kolkataFrom = T0 + DAY - 5.5 * HOUR;
+      expectFunnel(
+        await get(`/api/v1/reports/funnel?from=2026-10-06&to=2026-10-07&timezone=Asia/Kolkata`),
+        inRange(kolkataFrom, kolkataFrom + 2 * DAY),
+        "7d",
+        "Kolkata",
+      );
+
+      const metrics = await get(`/api/v1/reports/metrics?costPerMessage=0.05`);
+      const t = modelTotals(model, 7 * DAY);
+      expect(metrics.messages).toEqual({
+        sent: t.sent,
+        delivered: t.delivered,
+        read: t.read,
+        clicked: t.clicked,
+        converted: t.converted,
+        replied: t.replied,
+        failed: t.failed,
+        billable: t.billable,
+      });
+      expect(metrics.deliveryRate).toBe(ratio(t.delivered, t.sent));
+      expect(metrics.openRate).toBe(ratio(t.read, t.delivered));
+      expect(metrics.clickThroughRate).toBe(ratio(t.clicked, t.delivered));
+      expect(metrics.conversionRate).toBe(ratio(t.converted, t.delivered));
+      expect(metrics.responseRate).toBe(ratio(t.replied, t.delivered));
+      expect(metrics.revenue).toBe(t.revenueMicros / 1e6);
+      expect(metrics.costPerConversion).toBe(ratio(t.billable * 0.05, t.converted));
+      expect(metrics.dropOff.map((d: Json) => d.count)).toEqual([
+        t.sent - t.delivered,
+        t.delivered - t.read,
+        t.read - t.clicked,
+        t.clicked - t.converted,
+      ]);
+
+      for (const metric of ["click", "conversion"] as const) {
+        const body = await get(`/api/v1/reports/ab?campaignId=${abCampaign.id}&metric=${metric}`);
+        const variants = ["A", "B"].map((v) =>
+          modelTotals(
+            model.filter((m) => m.campaignId === abCampaign.id && m.variant === v),
+            7 * DAY,
+          ),
+        );
+        const reached = (x: typeof t) => (metric === "click" ? x.clicked : x.converted);
+        expect(body.variants.map((v: Json) => [v.variant, v.messages, v.clicks, v.conversions, v.rate])).toEqual(
+          ["A", "B"].map((name, i) => [
+            name,
+            variants[i].sent,
+            variants[i].clicked,
+            variants[i].converted,
+            ratio(reached(variants[i]), variants[i].sent),
+          ]),
+        );
+      }
+    }, 60_000);
+  }
+});

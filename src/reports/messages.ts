@@ -1,4 +1,4 @@
-import { rollupSource } from "./rollup-source";
+import { bucketRanges, rollupParams, rollupWhere } from "./bucket-ranges";
 import type { ReportFilter } from "./range";
 
 /** Windows for "clicked / converted within `window` of being sent": the columns the rollups keep. */
@@ -56,17 +56,16 @@ export async function sumMessages(
   window: FunnelWindow,
   groupBy?: FunnelGroupBy,
 ): Promise<MessageTotals[]> {
-  const key = groupBy ? GROUP_COLUMN[groupBy] : "''";
-  const inner = COLUMNS.map((c) =>
-    c === "key" ? `${key} AS key` : c.endsWith("_w") ? `${c.slice(0, -2)}_${window} AS ${c}` : c,
-  ).join(", ");
-  const source = rollupSource("message_rollups", inner, filter);
+  const key = groupBy ? `r.${GROUP_COLUMN[groupBy]}` : "''";
   const sums = COLUMNS.slice(1)
-    .map((c) => `COALESCE(SUM(${c}), 0) AS ${c}`)
+    .map((c) => `COALESCE(SUM(r.${c.endsWith("_w") ? `${c.slice(0, -2)}_${window}` : c}), 0) AS ${c}`)
     .join(", ");
   const { results } = await d1
-    .prepare(`SELECT key, ${sums} FROM ${source.sql} GROUP BY key HAVING SUM(sent) > 0 OR key = '' ORDER BY key`)
-    .bind(...source.params)
+    .prepare(
+      `SELECT ${key} AS key, ${sums} FROM json_each(?2) AS s CROSS JOIN message_rollups AS r
+       WHERE ${rollupWhere("r")} GROUP BY 1 HAVING SUM(r.sent) > 0 OR key = '' ORDER BY 1`,
+    )
+    .bind(...rollupParams(filter, bucketRanges([filter])))
     .all<Record<string, number | string>>();
   return results.map((r) => ({
     key: r.key === "" ? null : String(r.key),
@@ -105,13 +104,13 @@ export type DelayHistogram = { click: [number, number][]; convert: [number, numb
 
 /** How many messages took how long to click and to convert, as (log bucket, messages), ascending. */
 export async function delayHistogram(d1: D1Database, filter: ReportFilter): Promise<DelayHistogram> {
-  const source = rollupSource("message_delays", "step, delay_bucket, messages", filter);
   const { results } = await d1
     .prepare(
-      `SELECT step, delay_bucket, SUM(messages) AS messages FROM ${source.sql}
-       GROUP BY step, delay_bucket HAVING SUM(messages) > 0 ORDER BY step, delay_bucket`,
+      `SELECT r.step AS step, r.delay_bucket AS delay_bucket, SUM(r.messages) AS messages
+       FROM json_each(?2) AS s CROSS JOIN message_delays AS r
+       WHERE ${rollupWhere("r")} GROUP BY 1, 2 HAVING SUM(r.messages) > 0 ORDER BY 1, 2`,
     )
-    .bind(...source.params)
+    .bind(...rollupParams(filter, bucketRanges([filter])))
     .all<{ step: "click" | "convert"; delay_bucket: number; messages: number }>();
   const histogram: DelayHistogram = { click: [], convert: [] };
   for (const row of results) histogram[row.step].push([row.delay_bucket, row.messages]);

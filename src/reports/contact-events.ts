@@ -1,4 +1,6 @@
-import { rollupSpans, type ReportFilter } from "./range";
+import { bucketRanges } from "./bucket-ranges";
+import type { ReportFilter } from "./range";
+import { ratio } from "./stats";
 
 export type EventMetrics = {
   csat: { average: number | null; responses: number };
@@ -13,13 +15,7 @@ export type EventMetrics = {
 
 export type ResponseTimes = { avgResponseTimeSeconds: number | null; inbound: number; responded: number };
 
-/** The range as [grain, first bucket, end bucket) rows: the quarter hours at its edges and its whole UTC days. */
-function spansJson(filter: ReportFilter): string {
-  const { days, quarters } = rollupSpans(filter);
-  const spans: [string, number, number][] = quarters.map(([a, b]) => ["q", a, b]);
-  if (days) spans.push(["d", days[0], days[1]]);
-  return JSON.stringify(spans);
-}
+const spansJson = (filter: ReportFilter) => JSON.stringify(bucketRanges([filter]));
 
 // CROSS JOIN keeps the spans as the outer loop, so each span is one range scan of the primary key.
 const fromSpans = (table: string) => `FROM json_each(?2) s CROSS JOIN ${table} r
@@ -32,8 +28,6 @@ WHERE r.type IN ('csat', 'bot_resolved', 'escalated', 'agent_resolved')
 GROUP BY r.type`;
 
 type EventTotals = { type: string; events: number; valueMicros: number };
-
-const share = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 
 /**
  * CSAT and chatbot outcomes of the events that occurred in [from, to). Events carry a campaign but no
@@ -55,8 +49,8 @@ export async function eventMetrics(d1: D1Database, filter: ReportFilter): Promis
       responses,
     },
     chatbot: {
-      selfResolutionRate: share(botResolved, botResolved + escalated),
-      escalationRate: share(escalated, botResolved + escalated),
+      selfResolutionRate: ratio(botResolved, botResolved + escalated),
+      escalationRate: ratio(escalated, botResolved + escalated),
       botResolved,
       escalated,
       agentResolved: count("agent_resolved"),

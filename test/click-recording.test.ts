@@ -3,7 +3,7 @@ import { breakWrites, repairWrites, runQueue } from "./failures";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ClickRecord } from "../src/db/clicks";
 import type { QueueMessage } from "../src/queue";
-import { callJson, callWorker, createLink, createWorkspace } from "./helpers";
+import { callJson, callWorker, clickRecord, createLink, createWorkspace } from "./helpers";
 
 const UA =
   "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36";
@@ -15,26 +15,11 @@ async function clickCount(linkId: string) {
 }
 
 function clickFor(link: { id: string }, workspaceId: string, overrides: Partial<ClickRecord> = {}): ClickRecord {
-  return {
+  return clickRecord(workspaceId, link.id, {
     id: crypto.randomUUID().replaceAll("-", "").slice(0, 16),
-    workspaceId,
-    linkId: link.id,
-    campaignId: null,
-    variant: null,
-    messageId: null,
-    contactHash: null,
-    kind: "click",
     visitorHash: "v1",
-    dedupSeconds: 3600,
-    occurredAt: Date.now(),
-    country: "PT",
-    deviceType: "mobile",
-    os: "Android",
-    browser: "Chrome",
-    referrerHost: null,
-    userAgent: UA,
     ...overrides,
-  };
+  });
 }
 
 describe("click recording when D1 fails", () => {

@@ -1,5 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
+import type { ClickRecord } from "../src/db/clicks";
 import worker from "../src/index";
 
 export const ORIGIN = "https://cf.test";
@@ -82,4 +83,31 @@ export function expectErrorEnvelope(code: string) {
 /** The paths named by a 400's `issues`. */
 export function issuePaths(body: Json): (string | number)[][] {
   return (body.error.issues as { path: (string | number)[] }[]).map((issue) => issue.path);
+}
+
+export const ANDROID_CHROME =
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36";
+
+/** A human click on a link, as the redirect hands it to insertClicks, with the fields a test cares about. */
+export function clickRecord(workspaceId: string, linkId: string, fields: Partial<ClickRecord> = {}): ClickRecord {
+  return {
+    id: crypto.randomUUID(),
+    workspaceId,
+    linkId,
+    campaignId: null,
+    variant: null,
+    messageId: null,
+    contactHash: null,
+    kind: "click",
+    visitorHash: crypto.randomUUID(),
+    dedupSeconds: 3600,
+    occurredAt: Date.now(),
+    country: "PT",
+    deviceType: "mobile",
+    os: "Android",
+    browser: "Chrome",
+    referrerHost: null,
+    userAgent: ANDROID_CHROME,
+    ...fields,
+  };
 }

@@ -1,4 +1,5 @@
 import { contactCountry } from "../src/lib/contact";
+import type { Random } from "./random";
 
 /**
  * Random WhatsApp campaign histories and a brute-force model of what the message reports must say
@@ -9,25 +10,6 @@ export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
-
-/** mulberry32: a small seeded generator, so that a failing history can be replayed. */
-export function seededRandom(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    chance: (p: number) => next() < p,
-    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)],
-  };
-}
-export type Random = ReturnType<typeof seededRandom>;
 
 export type SimMessage = {
   id: string;
@@ -86,7 +68,7 @@ export function randomHistory(
     const campaign = registered ? random.pick([...campaigns, null]) : null;
     const linkKind = registered ? random.pick(["message", "message", "contact", null] as const) : null;
     const m: SimMessage = {
-      id: `wamid.${i}.${random.int(0, 1e9)}`,
+      id: `wamid.${i}.${random.between(0, 1e9)}`,
       contact: random.pick(CONTACTS),
       registered,
       campaignId: campaign?.id ?? null,
@@ -94,7 +76,7 @@ export function randomHistory(
       linkKind,
       linkCode: null,
       category: registered ? random.pick(["marketing", "utility", null]) : null,
-      sentAt: whole(start + random.int(0, 3 * DAY)),
+      sentAt: whole(start + random.between(0, 3 * DAY)),
       pricing: random.chance(0.5)
         ? { billable: random.chance(0.7), category: random.pick(["marketing", "service"]), pricing_model: "PMP" }
         : null,
@@ -104,14 +86,14 @@ export function randomHistory(
       history.statuses.push({ messageId: m.id, status: s, at: whole(at) });
       if (random.chance(0.2)) history.statuses.push({ messageId: m.id, status: s, at: whole(at) });
     };
-    if (!registered || random.chance(0.6)) status("sent", m.sentAt + random.int(0, 5) * SECOND);
-    if (random.chance(0.1)) status("failed", m.sentAt + random.int(1, 60) * SECOND);
-    if (random.chance(0.7)) status("delivered", m.sentAt + random.int(10, 600) * SECOND);
-    if (random.chance(0.45)) status("read", m.sentAt + random.int(1, 48 * 60) * MINUTE);
+    if (!registered || random.chance(0.6)) status("sent", m.sentAt + random.between(0, 5) * SECOND);
+    if (random.chance(0.1)) status("failed", m.sentAt + random.between(1, 60) * SECOND);
+    if (random.chance(0.7)) status("delivered", m.sentAt + random.between(10, 600) * SECOND);
+    if (random.chance(0.45)) status("read", m.sentAt + random.between(1, 48 * 60) * MINUTE);
     if (linkKind && random.chance(0.5)) {
-      for (let c = random.int(1, 3); c > 0; c--) {
+      for (let c = random.between(1, 3); c > 0; c--) {
         const click: SimClick = {
-          id: `clk${i}x${c}x${random.int(0, 1e9)}`,
+          id: `clk${i}x${c}x${random.between(0, 1e9)}`,
           linkCode: "",
           messageId: linkKind === "message" ? m.id : null,
           human: random.chance(0.85),
@@ -119,25 +101,25 @@ export function randomHistory(
           at:
             m.sentAt +
             random.pick([-2 * MINUTE, 30 * SECOND, 20 * MINUTE, 5 * HOUR, 2 * DAY, 10 * DAY, 40 * DAY]) +
-            random.int(0, 59) * SECOND,
+            random.between(0, 59) * SECOND,
         };
         history.clicks.push(click);
         if (click.human && random.chance(0.5)) {
           history.conversions.push({
             clickId: click.id,
             orderId: `order-${click.id}`,
-            value: random.int(100, 99_999) / 100,
-            at: click.at + random.int(0, 2 * 24 * 60) * MINUTE,
+            value: random.between(100, 99_999) / 100,
+            at: click.at + random.between(0, 2 * 24 * 60) * MINUTE,
           });
         }
       }
     }
     if (random.chance(0.3)) {
       history.replies.push({
-        id: `wamid.in.${i}.${random.int(0, 1e9)}`,
+        id: `wamid.in.${i}.${random.between(0, 1e9)}`,
         contact: m.contact,
         contextId: random.chance(0.5) ? m.id : null,
-        at: whole(m.sentAt + random.int(0, 3 * 24 * 60) * MINUTE),
+        at: whole(m.sentAt + random.between(0, 3 * 24 * 60) * MINUTE),
       });
     }
   }

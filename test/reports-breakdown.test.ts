@@ -10,10 +10,11 @@ import {
   createWorkspace,
   expectErrorEnvelope,
   issuePaths,
+  ANDROID_CHROME,
+  clickRecord,
 } from "./helpers";
+import { seededRandom, type Random } from "./random";
 
-const ANDROID_CHROME =
-  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36";
 const IPHONE_SAFARI =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 const WINDOWS_CHROME =
@@ -255,51 +256,6 @@ describe("GET /api/v1/reports/breakdown", () => {
   });
 });
 
-function clickRecord(workspaceId: string, linkId: string, fields: Partial<ClickRecord>): ClickRecord {
-  return {
-    id: crypto.randomUUID(),
-    workspaceId,
-    linkId,
-    campaignId: null,
-    variant: null,
-    messageId: null,
-    contactHash: null,
-    kind: "click",
-    visitorHash: crypto.randomUUID(),
-    dedupSeconds: 3600,
-    occurredAt: Date.now(),
-    country: "PT",
-    deviceType: "mobile",
-    os: "Android",
-    browser: "Chrome",
-    referrerHost: null,
-    userAgent: ANDROID_CHROME,
-    ...fields,
-  };
-}
-
-/** mulberry32: a small seeded PRNG, so that a failing history can be replayed from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (max: number) => Math.floor(next() * max);
-  const shuffle = <T>(items: T[]) => {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = int(i + 1);
-      [items[i], items[j]] = [items[j], items[i]];
-    }
-    return items;
-  };
-  return { next, int, shuffle, pick: <T>(items: readonly T[]) => items[int(items.length)] };
-}
-type Random = ReturnType<typeof prng>;
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -455,7 +411,7 @@ describe("reports over random click and conversion histories", () => {
   it.each([11, 2026])(
     "match a brute-force count of the events written (seed %i)",
     async (seed) => {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const { workspace, adminKey } = await createWorkspace();
       const sale = await createCampaign(adminKey, { variants: ["A", "B"] });
       const launch = await createCampaign(adminKey);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertClicks } from "../src/db/clicks";
 import { hashContact } from "../src/lib/contact";
-import { callJson, createCampaign, createLink, createWorkspace, type Json } from "./helpers";
+import { callJson, clickRecord, createCampaign, createLink, createWorkspace, type Json } from "./helpers";
 import {
   DAY,
   HOUR,
@@ -13,10 +13,10 @@ import {
   modelTotals,
   randomHistory,
   ratio,
-  seededRandom,
   type History,
   type ModelMessage,
 } from "./report-model";
+import { seededRandom } from "./random";
 import { statusBody } from "./whatsapp-helpers";
 
 const T0 = Date.UTC(2026, 9, 5);
@@ -112,25 +112,16 @@ async function writeHistory(seed: number, size: number) {
       ref: c.id,
       run: () =>
         insertClicks(env.DB, [
-          {
+          clickRecord(workspace.id, link.id, {
             id: c.id,
-            workspaceId: workspace.id,
-            linkId: link.id,
             campaignId: m.campaignId,
             variant: m.variant,
             messageId: c.messageId,
             contactHash: link.contactHash,
             kind: c.human ? "click" : "preview",
-            visitorHash: `v-${c.id}`,
-            dedupSeconds: 3600,
             occurredAt: c.at,
-            country: "PT",
             deviceType: c.device,
-            os: null,
-            browser: null,
-            referrerHost: null,
-            userAgent: null,
-          },
+          }),
         ]),
     });
     if (random.chance(0.2)) tasks.push({ kind: "click", ref: c.id, run: tasks[tasks.length - 1].run });
@@ -155,7 +146,7 @@ async function writeHistory(seed: number, size: number) {
   }
   // Any order, except that a conversion names a click that must already be stored.
   for (let i = tasks.length - 1; i > 0; i--) {
-    const j = random.int(0, i);
+    const j = random.int(i + 1);
     [tasks[i], tasks[j]] = [tasks[j], tasks[i]];
   }
   const done = new Set<string>();

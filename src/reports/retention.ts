@@ -1,0 +1,105 @@
+import { ApiError } from "../errors";
+import type { ReportFilter } from "./range";
+import {
+  readStartSpan,
+  readUtcCohorts,
+  type CohortCount,
+  type CohortQuery,
+  type ReturnKind,
+  type StartKind,
+} from "./retention-cohorts";
+import { periodIndex, periodStartAt, type RetentionPeriod } from "./retention-periods";
+import { readZonedCohorts } from "./retention-zoned";
+import { toZonedIso } from "./series";
+
+export { retentionRate } from "./retention-rate";
+export type { ReturnKind, StartKind } from "./retention-cohorts";
+export type { RetentionPeriod } from "./retention-periods";
+
+/** The rollups keep returns up to 59 periods after a cohort's own. */
+export const MAX_PERIODS = 60;
+export const MAX_COHORTS = 1_000;
+
+export type RetentionOptions = { period: RetentionPeriod; periods: number; start: StartKind; returnOn: ReturnKind };
+
+export type RetentionValue = { period: number; count: number; rate: number; inProgress: boolean };
+export type RetentionCohort = { start: string; size: number; values: RetentionValue[] };
+export type RetentionReport = { cohorts: RetentionCohort[]; average: { period: number; rate: number | null }[] };
+
+/**
+ * Cohorts of contacts by the local period of their first start event, for the cohorts whose period
+ * starts within [from, to) (and holds contacts: the range is first cut to the contacts' first starts,
+ * so that a report of everything reads only the periods with data). values[k] counts the contacts who came back in exactly the k-th period
+ * after their cohort's; periods that have not started yet are left out, and the average leaves out
+ * periods still in progress (their counts can still grow).
+ */
+export async function retentionReport(
+  d1: D1Database,
+  filter: ReportFilter,
+  options: RetentionOptions,
+  now = Date.now(),
+): Promise<RetentionReport> {
+  const { period, periods } = options;
+  const tz = filter.timeZone;
+  const startCache = new Map<number, number>();
+  const startAt = (index: number) => {
+    let start = startCache.get(index);
+    if (start === undefined) startCache.set(index, (start = periodStartAt(index, period, tz)));
+    return start;
+  };
+  const starts = await readStartSpan(d1, filter.workspaceId, options.start);
+  if (starts?.first == null || starts.last == null) return { cohorts: [], average: averages([], periods) };
+  const containing = periodIndex(filter.from, period, tz);
+  const first = Math.max(
+    startAt(containing) < filter.from ? containing + 1 : containing,
+    periodIndex(starts.first, period, tz),
+  );
+  const last = Math.min(periodIndex(filter.to - 1, period, tz), periodIndex(starts.last, period, tz));
+  if (last - first + 1 > MAX_COHORTS) {
+    throw new ApiError("invalid_request", `A retention report has at most ${MAX_COHORTS} cohorts.`, [
+      { path: ["from"], message: "Choose a shorter range or a longer period" },
+    ]);
+  }
+  if (last < first) return { cohorts: [], average: averages([], periods) };
+
+  const query: CohortQuery = { workspaceId: filter.workspaceId, ...options, first, last };
+  const counts = tz === "UTC" ? await readUtcCohorts(d1, query) : await readZonedCohorts(d1, query, tz);
+
+  const cohorts = toCohorts(counts, periods, startAt, now).map((c) => ({ ...c, start: toZonedIso(c.start, tz) }));
+  return { cohorts, average: averages(cohorts, periods) };
+}
+
+function toCohorts(counts: CohortCount[], periods: number, startAt: (index: number) => number, now: number) {
+  const byCohort = new Map<number, number[]>();
+  for (const { cohort, period, contacts } of counts) {
+    let row = byCohort.get(cohort);
+    if (!row) byCohort.set(cohort, (row = new Array<number>(periods).fill(0)));
+    row[period] = contacts;
+  }
+  return [...byCohort]
+    .filter(([, row]) => row[0] > 0)
+    .sort(([a], [b]) => a - b)
+    .map(([cohort, row]) => {
+      const size = row[0];
+      const values: RetentionValue[] = [];
+      for (let k = 0; k < periods && (k === 0 || startAt(cohort + k) <= now); k++) {
+        values.push({ period: k, count: row[k], rate: row[k] / size, inProgress: now < startAt(cohort + k + 1) });
+      }
+      return { start: startAt(cohort), size, values };
+    });
+}
+
+/** Per period, the cohort-size-weighted rate over the cohorts whose period is complete; null when none is. */
+function averages(cohorts: { size: number; values: RetentionValue[] }[], periods: number) {
+  return Array.from({ length: periods }, (_, k) => {
+    let returned = 0;
+    let size = 0;
+    for (const cohort of cohorts) {
+      const value = cohort.values[k];
+      if (!value || value.inProgress) continue;
+      returned += value.count;
+      size += cohort.size;
+    }
+    return { period: k, rate: size === 0 ? null : returned / size };
+  });
+}

@@ -1,0 +1,101 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError, type ErrorIssue } from "../../errors";
+import { createRouter } from "../../lib/openapi";
+import { requireApiKey } from "../../middleware/auth";
+import { reportFilter } from "../../reports/range";
+import { respondReport } from "../../reports/respond";
+import { MAX_PERIODS, retentionReport, type RetentionReport } from "../../reports/retention";
+import { bearerSecurity, errorResponses } from "../../schemas/common";
+import { ReportQuery, reportResponse } from "../../schemas/reports";
+
+export const retentionRoutes = createRouter();
+
+const RetentionQuery = ReportQuery.extend({
+  period: z
+    .enum(["day", "week", "month"])
+    .default("week")
+    .openapi({ description: "Cut in `timezone`; weeks start on Monday" }),
+  periods: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PERIODS)
+    .default(8)
+    .openapi({ description: "How many periods each cohort is followed for, its own included" }),
+  start: z
+    .enum(["message", "click"])
+    .default("message")
+    .openapi({ description: "The event that puts a contact in a cohort: its first message, or its first human click" }),
+  returnOn: z
+    .enum(["click", "reply", "conversion", "any"])
+    .default("any")
+    .openapi({ description: "What counts as coming back: a human click, a reply, a conversion, or any of them" }),
+});
+
+const RetentionReportSchema = z
+  .object({
+    cohorts: z.array(
+      z.object({
+        start: z.string().openapi({ description: "When the cohort's period starts, with the zone's offset" }),
+        size: z.number().int(),
+        values: z.array(
+          z.object({
+            period: z.number().int(),
+            count: z.number().int(),
+            rate: z.number(),
+            inProgress: z.boolean().openapi({ description: "The period has not ended yet" }),
+          }),
+        ),
+      }),
+    ),
+    average: z.array(z.object({ period: z.number().int(), rate: z.number().nullable() })),
+  })
+  .openapi("RetentionReport");
+
+retentionRoutes.openapi(
+  createRoute({
+    security: bearerSecurity,
+    tags: ["Reports"],
+    middleware: [requireApiKey("reports:read")],
+    method: "get",
+    path: "/reports/retention",
+    summary: "Cohorts of contacts by their first message or click, and the share that came back in each later period",
+    description:
+      "Cohorts whose period starts within [from, to) (at most 1,000; without `from`, every cohort up to now). " +
+      "`values[k]` counts the contacts who came back in exactly the k-th period after their cohort's; " +
+      "periods that have not started are left out, and `average` (weighted by cohort size) leaves out " +
+      "periods still in progress. Retention is per workspace: `campaignId` and `variant` are refused. " +
+      "CSV: one row per cohort with the counts of each period.",
+    request: { query: RetentionQuery },
+    responses: { 200: reportResponse(RetentionReportSchema, "The cohorts"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const issues: ErrorIssue[] = [];
+    if (query.campaignId) issues.push({ path: ["campaignId"], message: "Retention covers the whole workspace" });
+    if (query.variant) issues.push({ path: ["variant"], message: "Retention covers the whole workspace" });
+    if (issues.length > 0) {
+      throw new ApiError(
+        "invalid_request",
+        "Retention is per workspace: a contact's cohort is its first message or click in any campaign.",
+        issues,
+      );
+    }
+    const filter = reportFilter(c.var.auth.workspace.id, query);
+    const { period, periods, start, returnOn } = query;
+    const body = await retentionReport(c.env.DB, filter, { period, periods, start, returnOn });
+    return respondReport(c, query.format, body, (b) => retentionTable(b, periods), "retention");
+  },
+);
+
+/** One row per cohort: its start, its size and the count of each period (empty before it starts). */
+function retentionTable(body: RetentionReport, periods: number) {
+  return {
+    header: ["start", "size", ...Array.from({ length: periods }, (_, k) => `period_${k}`)],
+    rows: body.cohorts.map((cohort) => [
+      cohort.start,
+      cohort.size,
+      ...Array.from({ length: periods }, (_, k) => cohort.values[k]?.count ?? null),
+    ]),
+  };
+}

@@ -8,9 +8,15 @@ import { handleQueue, type QueueMessage } from "./queue";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { campaignRoutes } from "./routes/campaigns";
 import { conversionRoutes } from "./routes/conversions";
+import { exportRoutes } from "./routes/exports";
 import { linkRoutes } from "./routes/links";
 import { messageRoutes } from "./routes/messages";
 import { redirectRoutes } from "./routes/redirect";
+import { breakdownRoutes } from "./routes/reports/breakdown";
+import { funnelRoutes } from "./routes/reports/funnel";
+import { metricsRoutes } from "./routes/reports/metrics";
+import { retentionRoutes } from "./routes/reports/retention";
+import { timeseriesRoutes } from "./routes/reports/timeseries";
 import { trackerRoutes } from "./routes/tracker";
 import { webhookRoutes } from "./routes/webhooks";
 import { workspaceRoutes } from "./routes/workspaces";
@@ -39,6 +45,12 @@ api.route("/", campaignRoutes);
 api.route("/", linkRoutes);
 api.route("/", messageRoutes);
 api.route("/", conversionRoutes);
+api.route("/", funnelRoutes);
+api.route("/", metricsRoutes);
+api.route("/", retentionRoutes);
+api.route("/", timeseriesRoutes);
+api.route("/", breakdownRoutes);
+api.route("/", exportRoutes);
 api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
   type: "http",
   scheme: "bearer",

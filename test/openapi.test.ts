@@ -31,13 +31,31 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /api/v1/messages/{id}",
         "POST /api/v1/conversions",
         "POST /api/v1/events",
+        "GET /api/v1/reports/funnel",
+        "GET /api/v1/reports/metrics",
+        "GET /api/v1/reports/ab",
+        "GET /api/v1/reports/retention",
+        "GET /api/v1/reports/timeseries",
+        "GET /api/v1/reports/heatmap",
+        "GET /api/v1/reports/breakdown",
+        "GET /api/v1/export/clicks",
+        "GET /api/v1/export/conversions",
+        "GET /api/v1/export/messages",
       ].sort(),
     );
     expect(res.body.components.securitySchemes.apiKey).toEqual(
       expect.objectContaining({ type: "http", scheme: "bearer" }),
     );
     expect(Object.keys(res.body.components.schemas)).toEqual(
-      expect.arrayContaining(["Error", "Link", "CreateLink", "BulkLinks", "Workspace"]),
+      expect.arrayContaining([
+        "Error",
+        "Link",
+        "CreateLink",
+        "BulkLinks",
+        "Workspace",
+        "FunnelReport",
+        "MetricsReport",
+      ]),
     );
     const createLink = res.body.paths["/api/v1/links"].post;
     expect(createLink.security).toEqual([{ apiKey: [] }]);

@@ -1,5 +1,6 @@
 import worker from "../src/index";
 import type { QueueMessage } from "../src/queue";
+import { benchRoute } from "./seed";
 
 // Both routes pass through this wrapper in the same workerd process, so the gap between them is
 // what the tracked redirect itself costs.
@@ -12,7 +13,10 @@ function bare302(): Response {
 
 export default {
   fetch(request, env, ctx) {
-    if (request.method === "GET" && new URL(request.url).pathname === "/__bare") return bare302();
+    const { pathname } = new URL(request.url);
+    if (request.method === "GET" && pathname === "/__bare") return bare302();
+    // Bulk seeding and row counts for the reports benchmark (bench/seed.ts).
+    if (pathname.startsWith("/__bench/")) return benchRoute(request, env);
     return worker.fetch(request, env, ctx);
   },
   queue: worker.queue,

@@ -1,0 +1,639 @@
+// Report latency at two dataset sizes, 100k and 1M messages of one campaign, and how it grows.
+// One wrangler dev serves a bundle of bench/worker.ts on 127.0.0.1 with a fresh local D1. The dataset is
+// written inside the Worker by bench/seed.ts (POST /__bench/seed): bulk INSERT … SELECT into the raw
+// tables, exactly the rows the write paths store, so that the migrations' triggers build every rollup.
+// The workspace, campaigns, links and keys are made through the API. After the 100k dataset is measured
+// it is grown to 1M (same shape) and measured again. Every report answer is checked against the data.
+// Run: npm run bench:reports (BENCH_REPORT_SIZES=10000,100000 for a quick try at other sizes).
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import {
+  api,
+  children,
+  cleanUp,
+  CONFIG,
+  ENTRY,
+  freePort,
+  removeAtExit,
+  ROOT,
+  runWrangler,
+  startCpuMeter,
+  startWrangler,
+  waitUntilReady,
+  WRANGLER_SCRATCH,
+  wranglerEnv,
+} from "./wrangler.mjs";
+
+const SIZES = (process.env.BENCH_REPORT_SIZES ?? "100000,1000000").split(",").map(Number);
+const CHUNK = 25_000; // messages per seeding request (each table is one statement well under D1's 30 s)
+const PROGRESS_EVERY = 200_000;
+const SECOND_CAMPAIGN_SHARE = 100; // a small second campaign of N / 100 messages
+const WARMUP_ROUNDS = 30;
+const ROUNDS = 100;
+// Per report and size: warm-up and measured time after which a slow report is asked no more.
+const WARMUP_BUDGET_MS = 5_000;
+const MEASURE_BUDGET_MS = 15_000;
+const MIN_SAMPLES = 5;
+const TARGETS = { ratio: 1.5 }; // 1M median / 100k median, every report
+const DEADLINE_MS = 12 * 60_000;
+const QUARTER_MS = 15 * 60_000;
+const HOUR_MS = 60 * 60_000;
+const DAY_MS = 24 * HOUR_MS;
+const WINDOW_DAYS = 30;
+const NON_UTC_ZONE = "Asia/Kolkata"; // UTC+5:30: its weeks start at half past a UTC hour
+
+const count = (n) => Math.round(n).toLocaleString("en-US");
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const short = (n) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
+
+// ---- setup -------------------------------------------------------------------------------------
+
+async function startServer() {
+  if (!existsSync(WRANGLER_SCRATCH)) removeAtExit.push(WRANGLER_SCRATCH);
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), "chatfunnel-bench-reports-"));
+  removeAtExit.push(tempDir);
+  const secrets = {
+    ADMIN_TOKEN: randomBytes(24).toString("hex"),
+    PII_PEPPER: randomBytes(24).toString("hex"),
+    DATA_KEY: randomBytes(32).toString("base64"),
+  };
+  const env = wranglerEnv(secrets, tempDir);
+  // Others may edit src/ while this runs: serve a bundle made now, so no file change reloads the worker.
+  const bundleDir = path.join(tempDir, "bundle");
+  await runWrangler(["deploy", ENTRY, "--dry-run", "--outdir", bundleDir, "-c", CONFIG], env, 60_000);
+  const persist = ["--local", "--persist-to", path.join(tempDir, "state"), "-c", CONFIG];
+  await runWrangler(["d1", "migrations", "apply", "DB", ...persist], env, 60_000);
+  // Given an --env-file, wrangler reads no .dev.vars and takes the required secrets from the environment.
+  const envFile = path.join(tempDir, "empty.env");
+  await writeFile(envFile, "");
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = startWrangler(
+    [
+      "dev",
+      path.join(bundleDir, "worker.js"),
+      "--no-bundle",
+      ...persist,
+      ...["--name", "chatfunnel-bench-reports", "--env-file", envFile, "--test-scheduled"],
+      ...["--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn", "--show-interactive-dev-session=false"],
+    ],
+    env,
+  );
+  const started = performance.now();
+  await waitUntilReady(base, server);
+  console.log(`wrangler dev answered after ${seconds(performance.now() - started)}`);
+  return { base, server, adminToken: secrets.ADMIN_TOKEN, statePath: path.join(tempDir, "state") };
+}
+
+/** The workspace, its campaigns and links, and a reports:read key, all through the API. */
+async function setUp(base, adminToken) {
+  const { id: workspaceId, apiKey } = await api(base, "POST", "/api/v1/workspaces", adminToken, { name: "bench" }, 201);
+  const { key: reportsKey } = await api(
+    base,
+    "POST",
+    "/api/v1/api-keys",
+    apiKey,
+    { name: "reports", scopes: ["reports:read"] },
+    201,
+  );
+  const createCampaign = (body) => api(base, "POST", "/api/v1/campaigns", apiKey, body, 201);
+  const createLink = (body) =>
+    api(base, "POST", "/api/v1/links", apiKey, { url: "https://shop.example.com/offer", ...body }, 201);
+  const main = await createCampaign({ name: "Black Friday", variants: ["A", "B"] });
+  const other = await createCampaign({ name: "Restock alert" });
+  const mainLinks = [
+    await createLink({ campaignId: main.id, variant: "A" }),
+    await createLink({ campaignId: main.id, variant: "B" }),
+  ];
+  const otherLinks = [await createLink({ campaignId: other.id })];
+  return { workspaceId, reportsKey, main, other, mainLinks, otherLinks };
+}
+
+// ---- seeding -----------------------------------------------------------------------------------
+
+/** Messages are sent over 30 days that end two UTC midnights ago; nothing happens after `latest`. */
+function dataWindow(now) {
+  const windowEnd = Math.floor(now / DAY_MS) * DAY_MS - 2 * DAY_MS;
+  return {
+    windowStart: windowEnd - WINDOW_DAYS * DAY_MS,
+    windowSeconds: (WINDOW_DAYS * DAY_MS) / 1000,
+    latest: Math.floor(now / QUARTER_MS) * QUARTER_MS - 3 * HOUR_MS,
+  };
+}
+
+function streams(setup, window, size) {
+  const common = { workspaceId: setup.workspaceId, contacts: size / 4, ...window };
+  return [
+    {
+      ...common,
+      stream: "a",
+      campaignId: setup.main.id,
+      variants: ["A", "B"],
+      linkIds: setup.mainLinks.map((l) => l.id),
+      // B converts better than A, so that the A/B report has something to find.
+      conversionPerMille: [25, 35],
+      to: size,
+    },
+    {
+      ...common,
+      stream: "b",
+      campaignId: setup.other.id,
+      variants: [],
+      linkIds: setup.otherLinks.map((l) => l.id),
+      conversionPerMille: [30],
+      to: size / SECOND_CAMPAIGN_SHARE,
+    },
+  ];
+}
+
+/**
+ * Grows the dataset from `fromSize` to `size` messages in the main campaign (and N / 100 in the other).
+ * Answers the wall time and, per statement kind, its time and row changes (the triggers' included).
+ */
+async function seed(base, adminToken, setup, window, fromSize, size) {
+  const steps = {};
+  const started = performance.now();
+  let done = 0;
+  let nextProgress = PROGRESS_EVERY;
+  const todo = streams(setup, window, size).map((s) => ({
+    ...s,
+    from: s.stream === "a" ? fromSize : fromSize / SECOND_CAMPAIGN_SHARE,
+  }));
+  const messages = todo.reduce((sum, s) => sum + s.to - s.from, 0);
+  for (const { from, to, ...stream } of todo) {
+    for (let chunk = from; chunk < to; chunk += CHUNK) {
+      const end = Math.min(to, chunk + CHUNK);
+      const answer = await api(base, "POST", "/__bench/seed", adminToken, { ...stream, from: chunk, to: end }, 200);
+      for (const [step, { changes, ms }] of Object.entries(answer)) {
+        steps[step] ??= { changes: 0, ms: 0 };
+        steps[step].changes += changes;
+        steps[step].ms += ms;
+      }
+      done += end - chunk;
+      if (done >= nextProgress && done < messages) {
+        console.log(
+          `  … ${count(done)} of ${count(messages)} messages with their events, ${seconds(performance.now() - started)}`,
+        );
+        nextProgress += PROGRESS_EVERY;
+      }
+    }
+  }
+  return { messages, wall: performance.now() - started, steps };
+}
+
+const STEP_TABLES = {
+  messages: "messages",
+  clicks: "clicks",
+  secondClicks: "clicks",
+  conversions: "conversions",
+  inbound: "inbound_messages",
+  contactEvents: "contact_events",
+};
+
+function printSeeding({ messages, wall, steps }, raw, before) {
+  const added = (table) => raw[table] - (before?.[table] ?? 0);
+  const tables = [...new Set(Object.values(STEP_TABLES))];
+  const rows = tables.reduce((sum, t) => sum + added(t), 0);
+  const changes = Object.values(steps).reduce((sum, s) => sum + s.changes, 0);
+  console.log(
+    `seeded ${count(messages)} messages and their events: ${count(rows)} raw rows in ${seconds(wall)}, ${count(rows / (wall / 1000))} raw rows/s (${count(changes)} row changes, the triggers' included)`,
+  );
+  const time = (table) =>
+    Object.entries(steps)
+      .filter(([step]) => STEP_TABLES[step] === table)
+      .reduce((sum, [, s]) => sum + s.ms, 0);
+  console.log(
+    `  per table: ${tables
+      .map(
+        (t) =>
+          `${t} ${count(added(t))} in ${seconds(time(t))} (${count(added(t) / Math.max(time(t) / 1000, 0.001))}/s)`,
+      )
+      .join(", ")}`,
+  );
+}
+
+// ---- truths and checks -------------------------------------------------------------------------
+
+function summarizeFacts(raw) {
+  const byVariant = Object.fromEntries(raw.campaign.map((row) => [row.variant, row]));
+  const total = {};
+  for (const row of raw.campaign) {
+    for (const [k, v] of Object.entries(row)) if (k !== "variant") total[k] = (total[k] ?? 0) + v;
+  }
+  const events = Object.fromEntries(raw.contactEvents.map((e) => [e.type, e]));
+  return { ...raw, byVariant, total, events };
+}
+
+/** The dataset itself: the main campaign has `size` messages, and every click and conversion found its message. */
+function checkDataset(facts, size) {
+  const problems = [];
+  const expect = (label, actual, expected) => {
+    if (actual !== expected) problems.push(`${label}: ${actual}, expected ${expected}`);
+  };
+  expect("messages of the main campaign", facts.total.sent, size);
+  expect("messages clicked (trigger) vs messages in clicks", facts.total.clickedMessages, facts.clicks.clickedMessages);
+  expect(
+    "messages converted (trigger) vs messages in conversions",
+    facts.total.convertedMessages,
+    facts.conversions.convertedMessages,
+  );
+  expect("revenue (trigger) vs conversions", facts.total.revenueMicros, facts.conversions.valueMinor * 10_000);
+  if (problems.length > 0) throw new Error(`the seeded dataset is not as planned:\n${problems.join("\n")}`);
+}
+
+function compare(problems, label, actual, expected) {
+  const same =
+    typeof expected === "number" && typeof actual === "number"
+      ? Math.abs(actual - expected) < 1e-6 * Math.max(1, Math.abs(expected))
+      : actual === expected;
+  if (!same) problems.push(`${label} = ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+}
+
+function checkSteps(problems, label, steps, f) {
+  const byName = Object.fromEntries(steps.map((s) => [s.name, s.count]));
+  compare(problems, `${label}sent`, byName.sent, f.sent);
+  compare(problems, `${label}delivered`, byName.delivered, f.delivered);
+  compare(problems, `${label}read`, byName.read, f.read);
+  compare(problems, `${label}clicked`, byName.clicked, f.clicked7d);
+  compare(problems, `${label}converted`, byName.converted, f.converted7d);
+}
+
+/** Weekly cohorts in UTC must match the contacts' first messages week by week; in any zone they sum to all contacts. */
+function checkCohorts(problems, body, facts, utc) {
+  const contacts = facts.cohorts.reduce((sum, c) => sum + c.contacts, 0);
+  const sizes = body.cohorts.reduce((sum, c) => sum + c.size, 0);
+  compare(problems, "sum of cohort sizes", sizes, contacts);
+  if (!utc) return;
+  const expected = new Map(facts.cohorts.map((c) => [c.week, c.contacts]));
+  for (const cohort of body.cohorts) {
+    const week = Math.floor((Date.parse(cohort.start) / DAY_MS + 3) / 7);
+    compare(problems, `cohort ${cohort.start} size`, cohort.size, expected.get(week) ?? 0);
+    compare(problems, `cohort ${cohort.start} values[0].count`, cohort.values?.[0]?.count, cohort.size);
+  }
+}
+
+function reportsToMeasure(setup) {
+  const campaign = `campaignId=${setup.main.id}`;
+  const sum = (items, key) => items.reduce((s, item) => s + item[key], 0);
+  return [
+    {
+      name: "funnel",
+      path: `/api/v1/reports/funnel?${campaign}`,
+      targetMs: 20,
+      check: (p, b, f) => {
+        checkSteps(p, "", b.steps, f.total);
+        compare(p, "revenue", b.revenue, f.conversions.valueMinor / 100);
+      },
+    },
+    {
+      name: "funnel groupBy=variant",
+      path: `/api/v1/reports/funnel?${campaign}&groupBy=variant`,
+      check: (p, b, f) => {
+        compare(p, "group keys", b.groups.map((g) => g.key).join(","), "A,B");
+        for (const g of b.groups) checkSteps(p, `${g.key}.`, g.steps, f.byVariant[g.key]);
+      },
+    },
+    {
+      name: "metrics",
+      path: `/api/v1/reports/metrics?${campaign}`,
+      targetMs: 20,
+      check: (p, b, f) => {
+        const m = b.messages;
+        const t = f.total;
+        compare(p, "messages.sent", m.sent, t.sent);
+        compare(p, "messages.delivered", m.delivered, t.delivered);
+        compare(p, "messages.read", m.read, t.read);
+        compare(p, "messages.clicked", m.clicked, t.clicked7d);
+        compare(p, "messages.converted", m.converted, t.converted7d);
+        compare(p, "messages.replied", m.replied, t.replied);
+        compare(p, "messages.failed", m.failed, t.failed);
+        compare(p, "messages.billable", m.billable, t.billable);
+        compare(p, "csat.responses", b.csat.responses, f.events.csat?.events ?? 0);
+        compare(p, "csat.average", b.csat.average, f.events.csat ? f.events.csat.value / f.events.csat.events : null);
+      },
+    },
+    {
+      name: "ab",
+      path: `/api/v1/reports/ab?${campaign}`,
+      check: (p, b, f) => {
+        compare(p, "variants", b.variants.map((v) => v.variant).join(","), "A,B");
+        for (const v of b.variants) {
+          compare(p, `${v.variant}.messages`, v.messages, f.byVariant[v.variant].sent);
+          compare(p, `${v.variant}.conversions`, v.conversions, f.byVariant[v.variant].converted7d);
+        }
+      },
+    },
+    {
+      name: "retention week UTC",
+      path: "/api/v1/reports/retention?period=week&timezone=UTC",
+      targetMs: 100,
+      check: (p, b, f) => checkCohorts(p, b, f, true),
+    },
+    {
+      name: `retention week ${NON_UTC_ZONE}`,
+      path: `/api/v1/reports/retention?period=week&timezone=${encodeURIComponent(NON_UTC_ZONE)}`,
+      targetMs: 100,
+      check: (p, b, f) => checkCohorts(p, b, f, false),
+    },
+    {
+      name: "timeseries day sent",
+      path: `/api/v1/reports/timeseries?${campaign}&interval=day&metric=sent`,
+      check: (p, b, f) => compare(p, "sum of points", sum(b.points, "value"), f.total.sent),
+    },
+    {
+      name: "heatmap read",
+      path: `/api/v1/reports/heatmap?${campaign}&metric=read`,
+      check: (p, b, f) => compare(p, "sum of cells", sum(b.cells, "value"), f.total.read),
+    },
+    {
+      name: "breakdown country clicks",
+      path: `/api/v1/reports/breakdown?${campaign}&dimension=country&metric=clicks`,
+      check: (p, b, f) => compare(p, "sum of rows", sum(b.rows, "count"), f.clicks.clicks),
+    },
+    { name: "bare 302 (floor)", path: "/__bare", status: 302, check: null },
+  ];
+}
+
+// ---- measuring ---------------------------------------------------------------------------------
+
+async function timedGet(base, route, token) {
+  const started = performance.now();
+  const res = await fetch(base + route, {
+    headers: { authorization: `Bearer ${token}` },
+    redirect: "manual",
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  return { ms: performance.now() - started, status: res.status, text };
+}
+
+/**
+ * The first answer of each report, checked against the data. A report that does not answer as it
+ * should is left out of the timing rounds; one with wrong numbers is timed, and both fail the run.
+ */
+async function probe(base, token, reports, facts, size) {
+  for (const report of reports) {
+    report.failures ??= [];
+    report.unanswered = false;
+    const answer = await timedGet(base, report.path, token);
+    if (answer.status !== (report.status ?? 200)) {
+      report.unanswered = true;
+      report.failures.push(`${short(size)}: answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+      continue;
+    }
+    if (!report.check) continue;
+    const problems = [];
+    try {
+      report.check(problems, JSON.parse(answer.text), facts);
+    } catch (err) {
+      problems.push(`unexpected body (${err.message}): ${answer.text.slice(0, 300)}`);
+    }
+    if (problems.length > 0) report.failures.push(`${short(size)}: wrong numbers: ${problems.slice(0, 6).join("; ")}`);
+  }
+}
+
+function percentile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/**
+ * Round-robin over the reports, one request at a time, so that load changes hit them all alike. A slow
+ * report stops being asked once it has used its time budget (with at least MIN_SAMPLES measured), so
+ * that one report cannot hold up the run; the table shows how many answers each median is made of.
+ */
+async function measure(base, token, reports, pgid) {
+  const live = reports.filter((r) => !r.unanswered);
+  const samples = new Map(live.map((r) => [r, { warm: 0, warmMs: 0, latencies: [], ms: 0 }]));
+  const asking = (report, round) => {
+    const s = samples.get(report);
+    if (round < WARMUP_ROUNDS) return s.warmMs < WARMUP_BUDGET_MS;
+    return s.latencies.length < MIN_SAMPLES || s.ms < MEASURE_BUDGET_MS;
+  };
+  let stopCpuMeter = null;
+  let started = 0;
+  for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
+    if (round === WARMUP_ROUNDS) {
+      stopCpuMeter = await startCpuMeter(pgid);
+      started = performance.now();
+    }
+    for (const report of live.filter((r) => asking(r, round))) {
+      const answer = await timedGet(base, report.path, token);
+      if (answer.status !== (report.status ?? 200)) {
+        throw new Error(
+          `${report.name}: answered ${answer.status} in round ${round + 1}: ${answer.text.slice(0, 300)}`,
+        );
+      }
+      const s = samples.get(report);
+      if (round < WARMUP_ROUNDS) {
+        s.warm++;
+        s.warmMs += answer.ms;
+      } else {
+        s.latencies.push(answer.ms);
+        s.ms += answer.ms;
+      }
+    }
+  }
+  const cpu = await stopCpuMeter((performance.now() - started) / 1000);
+  const results = new Map();
+  for (const [report, s] of samples) {
+    const sorted = s.latencies.sort((a, b) => a - b);
+    results.set(report.name, {
+      median: percentile(sorted, 0.5),
+      p95: percentile(sorted, 0.95),
+      n: sorted.length,
+      warm: s.warm,
+    });
+  }
+  return { results, cpu };
+}
+
+// ---- output ------------------------------------------------------------------------------------
+
+function row(cells, widths) {
+  return cells
+    .map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i])))
+    .join("  ");
+}
+
+const pct = (share) => (share === null ? "n/a" : `${Math.round(share * 100)}%`);
+
+function printMethod() {
+  const fromWrangler = createRequire(path.join(ROOT, "node_modules", "wrangler", "package.json"));
+  const version = (name) => fromWrangler(`${name}/package.json`).version;
+  const cpus = os.cpus();
+  console.log("chatfunnel reports benchmark");
+  console.log(
+    `machine: ${cpus.length} cores (${cpus[0]?.model ?? "unknown"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, load average ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(" ")} at start`,
+  );
+  console.log(`software: node ${process.version}, wrangler ${version("wrangler")}, workerd ${version("workerd")}`);
+  console.log(
+    "server: wrangler dev --local on 127.0.0.1 serving a bundle of bench/worker.ts made at start; local D1 (SQLite) in a fresh temp dir",
+  );
+  console.log(
+    `dataset per size N (${SIZES.map(short).join(", ")}): one workspace; campaign "Black Friday" (variants A, B) with N messages and "Restock alert" with N/${SECOND_CAMPAIGN_SHARE}, sent over ${WINDOW_DAYS} days ending two UTC midnights ago to N/4 contacts in 6 countries; written inside the Worker as bulk INSERT … SELECT into the raw tables (messages, clicks, conversions, inbound_messages, contact_events), rows as the write paths store them, so the triggers build the rollups; each message in its final state (≈2.6 statuses per message as final states: 95% delivered, 60% read, 3% failed; billable pricing on delivered ones); ≈0.3·N human clicks on the campaign links carrying the message id (messages carry no link_code: see bench/seed.ts), ≈0.03·N conversions attributed to a click (5–200 EUR), ≈0.05·N replies (one in 17 without context), ≈0.02·N CSAT and chatbot events; ${SIZES.length > 1 ? `the ${short(SIZES[0])} dataset is measured, then grown to ${short(SIZES.at(-1))}` : ""}`,
+  );
+  console.log(
+    `timing: per size ${WARMUP_ROUNDS} warm-up rounds, then ${ROUNDS} measured rounds; a round asks every report once, in turn, one request at a time (fetch, keep-alive), with a reports:read key; latency = request sent to body read; a report stops being asked after ${WARMUP_BUDGET_MS / 1000} s of warm-up or ${MEASURE_BUDGET_MS / 1000} s measured (at least ${MIN_SAMPLES} answers); each report's first answer is checked against the raw data`,
+  );
+  console.log("");
+}
+
+function printResults(reports, bySize) {
+  const sizes = [...bySize.keys()];
+  const first = sizes[0];
+  const last = sizes.at(-1);
+  const widths = [30, ...sizes.flatMap(() => [9, 8, 4]), 8, 26];
+  console.log("");
+  console.log(
+    row(
+      [
+        "report (ms)",
+        ...sizes.flatMap((s) => [`${short(s)} med`, "p95", "n"]),
+        sizes.length > 1 ? `${short(last)}/${short(first)}` : "",
+        "targets",
+      ],
+      widths,
+    ),
+  );
+  let misses = 0;
+  for (const report of reports) {
+    const cells = sizes.map((s) => bySize.get(s).results.get(report.name));
+    if (cells.some((c) => c === undefined)) {
+      console.log(row([report.name, ...sizes.flatMap(() => ["—", "—", "—"]), "—", "not measured"], widths));
+      continue;
+    }
+    const ratio = cells.at(-1).median / cells[0].median;
+    const verdicts = [];
+    if (report.targetMs !== undefined) {
+      const ok = cells.at(-1).median <= report.targetMs;
+      if (!ok) misses++;
+      verdicts.push(`≤${report.targetMs} ms ${ok ? "PASS" : "MISS"}`);
+    }
+    if (report.status === undefined && sizes.length > 1) {
+      const ok = ratio <= TARGETS.ratio;
+      if (!ok) misses++;
+      verdicts.push(`≤${TARGETS.ratio}× ${ok ? "PASS" : "MISS"}`);
+    }
+    console.log(
+      row(
+        [
+          report.name,
+          ...cells.flatMap((c) => [c.median.toFixed(2), c.p95.toFixed(2), c.n]),
+          sizes.length > 1 ? `${ratio.toFixed(2)}×` : "",
+          verdicts.join(", "),
+        ],
+        widths,
+      ),
+    );
+  }
+  console.log(
+    `n = measured answers (fewer than ${ROUNDS} when a report used up its ${MEASURE_BUDGET_MS / 1000} s budget). Latency targets are for the ${short(last)} dataset (median); the ratio is of medians. bare 302 is the floor: wrangler's proxy and the Worker doing nothing.`,
+  );
+  for (const report of reports) if (report.path) console.log(`  ${report.name}: GET ${report.path}`);
+  return misses;
+}
+
+function printRowCounts(bySize) {
+  const sizes = [...bySize.keys()];
+  const widths = [24, ...sizes.map(() => 12), 8];
+  console.log("");
+  console.log(row(["rows", ...sizes.map(short), sizes.length > 1 ? "ratio" : ""], widths));
+  const tables = Object.keys({ ...bySize.get(sizes.at(-1)).facts.raw, ...bySize.get(sizes.at(-1)).facts.rollups });
+  for (const table of tables) {
+    const values = sizes.map((s) => bySize.get(s).facts.raw[table] ?? bySize.get(s).facts.rollups[table] ?? 0);
+    const ratio = values[0] > 0 && sizes.length > 1 ? `${(values.at(-1) / values[0]).toFixed(1)}×` : "";
+    console.log(row([table, ...values.map(count), ratio], widths));
+  }
+  console.log(
+    "(statuses: sent + delivered + read + failed times stored on the messages, i.e. statuses as final states)",
+  );
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main() {
+  printMethod();
+  const { base, server, adminToken } = await startServer();
+  const setup = await setUp(base, adminToken);
+  const window = dataWindow(Date.now());
+  const reports = reportsToMeasure(setup);
+  const bySize = new Map();
+  let seeded = 0;
+  for (const size of SIZES) {
+    console.log("");
+    console.log(`== ${count(size)} messages in the campaign ==`);
+    const seeding = await seed(base, adminToken, setup, window, seeded, size);
+    const started = performance.now();
+    const facts = summarizeFacts(
+      await api(
+        base,
+        "POST",
+        "/__bench/facts",
+        adminToken,
+        { workspaceId: setup.workspaceId, campaignId: setup.main.id },
+        200,
+      ),
+    );
+    printSeeding(seeding, facts.raw, bySize.get(seeded)?.facts.raw);
+    seeded = size;
+    checkDataset(facts, size);
+    console.log(
+      `dataset: ${count(facts.raw.messages)} messages (${count(facts.raw.statuses)} statuses as final states), ${count(facts.raw.clicks)} clicks, ${count(facts.raw.conversions)} conversions, ${count(facts.raw.inbound_messages)} inbound, ${count(facts.raw.contact_events)} contact events, ${count(facts.cohorts.reduce((s, c) => s + c.contacts, 0))} contacts (counted in ${seconds(performance.now() - started)})`,
+    );
+    await probe(base, setup.reportsKey, reports, facts, size);
+    for (const report of reports) {
+      for (const failure of report.failures.filter((f) => f.startsWith(`${short(size)}:`))) {
+        console.log(`  FAILED ${report.name}: ${failure}`);
+      }
+    }
+    const { results, cpu } = await measure(base, setup.reportsKey, reports, server.child.pid);
+    console.log(
+      `measured: CPU during the rounds: server ${pct(cpu.serverCpu)}, client ${pct(cpu.clientCpu)}, other processes ${pct(cpu.otherCpu)} (100% = one core of ${os.cpus().length}); load average ${os
+        .loadavg()
+        .map((n) => n.toFixed(2))
+        .join(" ")}`,
+    );
+    if (cpu.serverRestarted) throw new Error("the workerd runtime restarted during the rounds; the numbers are void");
+    bySize.set(size, { results, facts });
+  }
+  const misses = printResults(reports, bySize);
+  printRowCounts(bySize);
+  const failed = reports.filter((r) => r.failures.length > 0);
+  const serverLog = server.log.trim();
+  console.log(
+    serverLog ? `server warnings and errors:\n${serverLog.slice(0, 3000)}` : "server warnings and errors: none",
+  );
+  console.log(`targets missed: ${misses}`);
+  if (failed.length > 0) {
+    throw new Error(
+      `${failed.length} report(s) failed their checks:\n${failed.flatMap((r) => r.failures.map((f) => `${r.name} at ${f}`)).join("\n")}`,
+    );
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: gave up after ${DEADLINE_MS / 1000} s`);
+  cleanUp().finally(() => process.exit(1));
+}, DEADLINE_MS);
+watchdog.unref();
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => cleanUp().finally(() => process.exit(130)));
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${err.stack ?? err}`);
+  for (const proc of children) if (proc.log.trim()) console.error(`wrangler output (end):\n${proc.log.slice(-3000)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

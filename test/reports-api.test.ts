@@ -77,6 +77,22 @@ describe("GET /api/v1/reports/funnel", () => {
     expect(lines.slice(1, 4)).toEqual(["A,sent,2,0,1,1", "A,delivered,2,0,1,1", "A,read,1,1,0.5,0.5"]);
   });
 
+  it("counts no message as clicked through a campaign-wide link, which cannot say who clicked", async () => {
+    const { adminKey: key } = await createWorkspace();
+    const shared = await createLink(key, {});
+    const messages = ["+14155550101", "+14155550102"].map((contact, i) => ({
+      id: `wamid.shared${i}`,
+      contact,
+      linkCode: shared.code,
+      sentAt: new Date(T0).toISOString(),
+    }));
+    expect((await callJson("/api/v1/messages", { key, body: { messages } })).status).toBe(200);
+    expect((await callWorker(`/${shared.code}`, { headers: { "user-agent": UA } })).status).toBe(302);
+    const res = await callJson("/api/v1/reports/funnel?window=30d", { key });
+    expect(res.body.steps.map((s: { count: number }) => s.count)).toEqual([2, 0, 0, 0, 0]);
+    expect((await callJson(`/api/v1/links/${shared.code}`, { key })).body.clicks).toBe(1);
+  });
+
   it("groups by the recipient's country", async () => {
     const { key, campaign } = await smallCampaign();
     const res = await callJson(`/api/v1/reports/funnel?campaignId=${campaign.id}&groupBy=country`, { key });

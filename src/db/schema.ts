@@ -191,7 +191,9 @@ export const messages = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.id] }),
-    index("messages_link").on(t.workspaceId, t.linkCode),
+    // A click on a recipient's own link finds that recipient's messages; a click on a campaign-wide
+    // link (no contact) must find none without reading every message that carries the link.
+    index("messages_link").on(t.workspaceId, t.linkCode, t.contactHash),
     // Replies without a context belong to the contact's latest message before them.
     index("messages_contact_report").on(t.workspaceId, t.contactHash, t.reportAt),
   ],

@@ -51,7 +51,7 @@ export function rollupWhere(alias: string): string {
 }
 
 /** The bindings ?1 to ?4 of rollupWhere() (or of filterWhere(), which leaves ?2 unused). */
-export function rollupParams(filter: ReportFilter, ranges: BucketRange[] | null): unknown[] {
+export function rollupParams(filter: ReportFilter, ranges: readonly unknown[] | null): unknown[] {
   return [
     filter.workspaceId,
     ranges && JSON.stringify(ranges),

@@ -1,4 +1,5 @@
 import { bucketRanges, rollupParams, rollupWhere } from "./bucket-ranges";
+import { seriesRanges } from "./send-rollups";
 import type { ReportFilter } from "./range";
 
 /** Windows for "clicked / converted within `window` of being sent": the columns the rollups keep. */
@@ -57,6 +58,9 @@ export async function sumMessages(
   groupBy?: FunnelGroupBy,
 ): Promise<MessageTotals[]> {
   const key = groupBy ? `r.${GROUP_COLUMN[groupBy]}` : "''";
+  // The edges of the range come from quarter-hour rows; only a group by a message's country, device
+  // or category needs those that carry them.
+  const needsDimensions = groupBy === "country" || groupBy === "device" || groupBy === "category";
   const sums = COLUMNS.slice(1)
     .map((c) => `COALESCE(SUM(r.${c.endsWith("_w") ? `${c.slice(0, -2)}_${window}` : c}), 0) AS ${c}`)
     .join(", ");
@@ -65,7 +69,7 @@ export async function sumMessages(
       `SELECT ${key} AS key, ${sums} FROM json_each(?2) AS s CROSS JOIN message_rollups AS r
        WHERE ${rollupWhere("r")} GROUP BY 1 HAVING SUM(r.sent) > 0 OR key = '' ORDER BY 1`,
     )
-    .bind(...rollupParams(filter, bucketRanges([filter])))
+    .bind(...rollupParams(filter, needsDimensions ? bucketRanges([filter]) : seriesRanges(bucketRanges([filter]))))
     .all<Record<string, number | string>>();
   return results.map((r) => ({
     key: r.key === "" ? null : String(r.key),

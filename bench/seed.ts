@@ -78,10 +78,8 @@ const PRICING = `'{"billable":true,"pricing_model":"PMP","type":"regular","categ
 const FAILED = `'[{"code":131026,"title":"Message undeliverable"}]'`;
 
 // fate (per mille): < 30 failed, < 50 only sent, >= 50 delivered, >= 400 also read.
-// Messages carry no link_code: with a campaign-wide link as link_code, the clicks_onto_messages and
-// conversions_onto_messages triggers read every message of that link on each click and conversion
-// (the plan walks messages_link and only then compares the link's NULL contact_hash), which makes a
-// write cost O(messages of the link). Clicks join their message by message_id instead.
+// Each message names the campaign-wide link its clicks come through, as a registration with
+// `linkCode` does; the clicks carry the message id, which is how they join their message.
 const MESSAGES_SQL = `${counter(["h1", 1], ["h2", 2], ["h3", 3], ["h4", 4])},
 m AS MATERIALIZED (SELECT i, h1 % 1000 AS fate, (h1 / 1000) % ?9 AS c,
   ?10 + (h2 % ?11) * 1000 + h3 % 1000 AS sent_at,
@@ -89,7 +87,8 @@ m AS MATERIALIZED (SELECT i, h1 % 1000 AS fate, (h1 / 1000) % ?9 AS c,
 INSERT INTO messages (workspace_id, id, contact_hash, country, campaign_id, variant, link_code, category,
   external_id, registered_at, sent_at, delivered_at, read_at, failed_at, errors, pricing, created_at)
 SELECT ?1, ${wamid("M")}, ${hex64("c", 5)}, substr('${COUNTRIES}', (c % 20) * 2 + 1, 2), ?5,
-  CASE WHEN json_array_length(?6) > 0 THEN ${pick("?6", "i")} END, NULL, 'marketing', NULL,
+  CASE WHEN json_array_length(?6) > 0 THEN ${pick("?6", "i")} END,
+  (SELECT code FROM links WHERE id = ${pick("?7", "i")}), 'marketing', NULL,
   sent_at, sent_at,
   CASE WHEN fate >= 50 THEN sent_at + to_delivered END,
   CASE WHEN fate >= 400 THEN sent_at + to_delivered + to_read END,

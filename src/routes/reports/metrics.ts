@@ -23,7 +23,9 @@ metricsRoutes.openapi(
     summary: "Delivery, open, click, conversion and response rates, revenue, CSAT, chatbot and retention",
     description:
       "Rates are shares of the messages sent in the range. `costPerConversion` needs `costPerMessage` " +
-      "(what one billable message costs you): WhatsApp's pricing webhooks say which messages are billable, not their price.",
+      "(what one billable message costs you): WhatsApp's pricing webhooks say which messages are billable, not their price. " +
+      "Inbound messages and contacts belong to no campaign, so `avgResponseTimeSeconds` and `retentionRate` are " +
+      "workspace-wide; CSAT and chatbot outcomes follow `campaignId` when the events name one.",
     request: {
       query: ReportQuery.extend({
         window: WindowParam,

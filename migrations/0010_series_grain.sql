@@ -20,31 +20,31 @@ BEGIN
     NEW.`workspace_id`, g.`grain`, m.`report_at` / g.`size`, m.`campaign_id`, m.`variant`,
     CASE WHEN g.`dims` THEN m.`country` ELSE '' END, CASE WHEN g.`dims` THEN m.`device` ELSE '' END,
     CASE WHEN g.`dims` THEN m.`category` ELSE '' END,
-    m.`w`, m.`w` * (m.`sent_at` IS NULL),
-    m.`w` * (m.`delivered_at` IS NOT NULL OR m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL),
-    m.`w` * (m.`delivered_at` IS NULL AND (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL)),
-    m.`w` * (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL),
-    m.`w` * (m.`read_at` IS NULL AND m.`engaged_at` IS NOT NULL),
-    m.`w` * (m.`failed_at` IS NOT NULL AND m.`delivered_at` IS NULL AND m.`read_at` IS NULL AND m.`engaged_at` IS NULL),
-    m.`w` * (m.`engaged_at` IS NOT NULL),
-    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 3600000),
-    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 21600000),
-    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 86400000),
-    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 259200000),
-    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 604800000),
-    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 1209600000),
-    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 2592000000),
-    m.`w` * (m.`converted_at` IS NOT NULL),
-    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 3600000),
-    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 21600000),
-    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 86400000),
-    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 259200000),
-    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 604800000),
-    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 1209600000),
-    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 2592000000),
-    m.`w` * (m.`replied_at` IS NOT NULL),
-    m.`w` * m.`billable`,
-    m.`w` * m.`revenue_micros`
+    SUM(m.`w`), SUM(m.`w` * (m.`sent_at` IS NULL)),
+    SUM(m.`w` * (m.`delivered_at` IS NOT NULL OR m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL)),
+    SUM(m.`w` * (m.`delivered_at` IS NULL AND (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL))),
+    SUM(m.`w` * (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL)),
+    SUM(m.`w` * (m.`read_at` IS NULL AND m.`engaged_at` IS NOT NULL)),
+    SUM(m.`w` * (m.`failed_at` IS NOT NULL AND m.`delivered_at` IS NULL AND m.`read_at` IS NULL AND m.`engaged_at` IS NULL)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 3600000)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 21600000)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 86400000)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 259200000)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 604800000)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 1209600000)),
+    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 2592000000)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 3600000)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 21600000)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 86400000)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 259200000)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 604800000)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 1209600000)),
+    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 2592000000)),
+    SUM(m.`w` * (m.`replied_at` IS NOT NULL)),
+    SUM(m.`w` * m.`billable`),
+    SUM(m.`w` * m.`revenue_micros`)
   FROM (
     SELECT -OLD.`rolled_up` AS `w`, OLD.`report_at` AS `report_at`, COALESCE(OLD.`campaign_id`, '') AS `campaign_id`,
       COALESCE(OLD.`variant`, '') AS `variant`, COALESCE(OLD.`country`, '') AS `country`, COALESCE(OLD.`device`, '') AS `device`,
@@ -64,6 +64,7 @@ BEGIN
   ) m, (SELECT `column1` AS `grain`, `column2` AS `size`, `column3` AS `dims`
     FROM (VALUES ('q', 900000, 1), ('d', 86400000, 1), ('t', 900000, 0))) g
   WHERE m.`w` <> 0 AND m.`report_at` IS NOT NULL
+  GROUP BY 2, 3, 4, 5, 6, 7, 8
   ON CONFLICT DO UPDATE SET
     `sent` = `sent` + excluded.`sent`, `sent_inferred` = `sent_inferred` + excluded.`sent_inferred`,
     `delivered` = `delivered` + excluded.`delivered`, `delivered_inferred` = `delivered_inferred` + excluded.`delivered_inferred`,
@@ -82,7 +83,7 @@ BEGIN
     NEW.`workspace_id`, g.`grain`, d.`report_at` / g.`size`, d.`campaign_id`, d.`variant`, d.`step`,
     CASE WHEN d.`at` - d.`report_at` <= 1000 THEN 0
       ELSE CAST(ceil(ln((d.`at` - d.`report_at`) / 1000.0) / ln(1.1)) AS INTEGER) END,
-    d.`w`
+    SUM(d.`w`)
   FROM (
     SELECT m.*, s.`step`, CASE s.`step` WHEN 'click' THEN m.`engaged_at` ELSE m.`converted_at` END AS `at`
     FROM (
@@ -95,6 +96,7 @@ BEGIN
     ) m, (SELECT 'click' AS `step` UNION ALL SELECT 'convert') s
   ) d, (SELECT 'q' AS `grain`, 900000 AS `size` UNION ALL SELECT 'd', 86400000) g
   WHERE d.`w` <> 0 AND d.`at` IS NOT NULL AND d.`report_at` IS NOT NULL
+  GROUP BY 2, 3, 4, 5, 6, 7
   ON CONFLICT DO UPDATE SET `messages` = `messages` + excluded.`messages`;
 END;
 --> statement-breakpoint
@@ -107,3 +109,49 @@ SELECT `workspace_id`, 't', `bucket`, `campaign_id`, `variant`, '', '', '',
   SUM(`converted_30d`), SUM(`replied`), SUM(`billable`), SUM(`revenue_micros`)
 FROM `message_rollups` WHERE `grain` = 'q'
 GROUP BY `workspace_id`, `bucket`, `campaign_id`, `variant`;
+--> statement-breakpoint
+-- Placing replies again read every message of the contact, and every later reply of it, each time a
+-- message appeared: quadratic for a contact with many messages. Only three messages can change
+-- owner: the one that appeared or moved, and the messages just before its new and its old place
+-- (for each contact it had). A message's replies lie between it and the contact's next message.
+DROP TRIGGER `messages_place_replies`;
+--> statement-breakpoint
+CREATE TRIGGER `messages_place_replies` AFTER UPDATE OF `rolled_up`, `sent_at`, `delivered_at`, `read_at`, `failed_at`, `clicked_at`, `contact_hash` ON `messages`
+WHEN OLD.`rolled_up` IS NOT NEW.`rolled_up` OR OLD.`report_at` IS NOT NEW.`report_at`
+  OR OLD.`contact_hash` IS NOT NEW.`contact_hash`
+BEGIN
+  UPDATE `messages` SET `replied_at` = (
+    SELECT MIN(`occurred_at`) FROM (
+      SELECT `occurred_at` FROM `inbound_messages` i
+      WHERE i.`workspace_id` = `messages`.`workspace_id` AND i.`context_id` = `messages`.`id`
+      UNION ALL
+      SELECT `occurred_at` FROM `inbound_messages` i
+      WHERE i.`workspace_id` = `messages`.`workspace_id` AND i.`contact_hash` = `messages`.`contact_hash`
+        AND i.`context_id` IS NULL AND i.`occurred_at` >= `messages`.`report_at`
+        AND i.`occurred_at` <= COALESCE((
+          SELECT n.`report_at` FROM `messages` n
+          WHERE n.`workspace_id` = `messages`.`workspace_id` AND n.`contact_hash` = `messages`.`contact_hash`
+            AND (n.`report_at`, n.`id`) > (`messages`.`report_at`, `messages`.`id`)
+          ORDER BY n.`report_at`, n.`id` LIMIT 1), 9e15)
+        AND `messages`.`id` = (
+          SELECT n.`id` FROM `messages` n
+          WHERE n.`workspace_id` = i.`workspace_id` AND n.`contact_hash` = i.`contact_hash`
+            AND n.`report_at` <= i.`occurred_at`
+          ORDER BY n.`report_at` DESC, n.`id` DESC LIMIT 1)))
+  WHERE `rowid` IN (
+    SELECT `rowid` FROM `messages` WHERE `workspace_id` = NEW.`workspace_id` AND `id` = NEW.`id`
+    UNION
+    SELECT `rowid` FROM (
+      SELECT `rowid` FROM `messages` WHERE `workspace_id` = NEW.`workspace_id` AND `contact_hash` = NEW.`contact_hash`
+        AND (`report_at`, `id`) < (NEW.`report_at`, NEW.`id`) ORDER BY `report_at` DESC, `id` DESC LIMIT 1)
+    UNION
+    SELECT `rowid` FROM (
+      SELECT `rowid` FROM `messages` WHERE `workspace_id` = NEW.`workspace_id` AND `contact_hash` = NEW.`contact_hash`
+        AND (`report_at`, `id`) < (OLD.`report_at`, NEW.`id`) AND `id` <> NEW.`id`
+      ORDER BY `report_at` DESC, `id` DESC LIMIT 1)
+    UNION
+    SELECT `rowid` FROM (
+      SELECT `rowid` FROM `messages` WHERE `workspace_id` = NEW.`workspace_id` AND `contact_hash` = OLD.`contact_hash`
+        AND (`report_at`, `id`) < (OLD.`report_at`, NEW.`id`) AND `id` <> NEW.`id`
+      ORDER BY `report_at` DESC, `id` DESC LIMIT 1));
+END;

@@ -20,31 +20,31 @@ BEGIN
     NEW.`workspace_id`, g.`grain`, m.`report_at` / g.`size`, m.`campaign_id`, m.`variant`,
     CASE WHEN g.`dims` THEN m.`country` ELSE '' END, CASE WHEN g.`dims` THEN m.`device` ELSE '' END,
     CASE WHEN g.`dims` THEN m.`category` ELSE '' END,
-    SUM(m.`w`), SUM(m.`w` * (m.`sent_at` IS NULL)),
-    SUM(m.`w` * (m.`delivered_at` IS NOT NULL OR m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL)),
-    SUM(m.`w` * (m.`delivered_at` IS NULL AND (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL))),
-    SUM(m.`w` * (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL)),
-    SUM(m.`w` * (m.`read_at` IS NULL AND m.`engaged_at` IS NOT NULL)),
-    SUM(m.`w` * (m.`failed_at` IS NOT NULL AND m.`delivered_at` IS NULL AND m.`read_at` IS NULL AND m.`engaged_at` IS NULL)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 3600000)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 21600000)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 86400000)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 259200000)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 604800000)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 1209600000)),
-    SUM(m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 2592000000)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 3600000)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 21600000)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 86400000)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 259200000)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 604800000)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 1209600000)),
-    SUM(m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 2592000000)),
-    SUM(m.`w` * (m.`replied_at` IS NOT NULL)),
-    SUM(m.`w` * m.`billable`),
-    SUM(m.`w` * m.`revenue_micros`)
+    m.`w`, m.`w` * (m.`sent_at` IS NULL),
+    m.`w` * (m.`delivered_at` IS NOT NULL OR m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL),
+    m.`w` * (m.`delivered_at` IS NULL AND (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL)),
+    m.`w` * (m.`read_at` IS NOT NULL OR m.`engaged_at` IS NOT NULL),
+    m.`w` * (m.`read_at` IS NULL AND m.`engaged_at` IS NOT NULL),
+    m.`w` * (m.`failed_at` IS NOT NULL AND m.`delivered_at` IS NULL AND m.`read_at` IS NULL AND m.`engaged_at` IS NULL),
+    m.`w` * (m.`engaged_at` IS NOT NULL),
+    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 3600000),
+    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 21600000),
+    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 86400000),
+    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 259200000),
+    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 604800000),
+    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 1209600000),
+    m.`w` * (m.`engaged_at` IS NOT NULL AND m.`engaged_at` - m.`report_at` <= 2592000000),
+    m.`w` * (m.`converted_at` IS NOT NULL),
+    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 3600000),
+    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 21600000),
+    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 86400000),
+    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 259200000),
+    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 604800000),
+    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 1209600000),
+    m.`w` * (m.`converted_at` IS NOT NULL AND m.`converted_at` - m.`report_at` <= 2592000000),
+    m.`w` * (m.`replied_at` IS NOT NULL),
+    m.`w` * m.`billable`,
+    m.`w` * m.`revenue_micros`
   FROM (
     SELECT -OLD.`rolled_up` AS `w`, OLD.`report_at` AS `report_at`, COALESCE(OLD.`campaign_id`, '') AS `campaign_id`,
       COALESCE(OLD.`variant`, '') AS `variant`, COALESCE(OLD.`country`, '') AS `country`, COALESCE(OLD.`device`, '') AS `device`,
@@ -64,7 +64,6 @@ BEGIN
   ) m, (SELECT `column1` AS `grain`, `column2` AS `size`, `column3` AS `dims`
     FROM (VALUES ('q', 900000, 1), ('d', 86400000, 1), ('t', 900000, 0))) g
   WHERE m.`w` <> 0 AND m.`report_at` IS NOT NULL
-  GROUP BY 2, 3, 4, 5, 6, 7, 8
   ON CONFLICT DO UPDATE SET
     `sent` = `sent` + excluded.`sent`, `sent_inferred` = `sent_inferred` + excluded.`sent_inferred`,
     `delivered` = `delivered` + excluded.`delivered`, `delivered_inferred` = `delivered_inferred` + excluded.`delivered_inferred`,
@@ -83,7 +82,7 @@ BEGIN
     NEW.`workspace_id`, g.`grain`, d.`report_at` / g.`size`, d.`campaign_id`, d.`variant`, d.`step`,
     CASE WHEN d.`at` - d.`report_at` <= 1000 THEN 0
       ELSE CAST(ceil(ln((d.`at` - d.`report_at`) / 1000.0) / ln(1.1)) AS INTEGER) END,
-    SUM(d.`w`)
+    d.`w`
   FROM (
     SELECT m.*, s.`step`, CASE s.`step` WHEN 'click' THEN m.`engaged_at` ELSE m.`converted_at` END AS `at`
     FROM (
@@ -96,7 +95,6 @@ BEGIN
     ) m, (SELECT 'click' AS `step` UNION ALL SELECT 'convert') s
   ) d, (SELECT 'q' AS `grain`, 900000 AS `size` UNION ALL SELECT 'd', 86400000) g
   WHERE d.`w` <> 0 AND d.`at` IS NOT NULL AND d.`report_at` IS NOT NULL
-  GROUP BY 2, 3, 4, 5, 6, 7
   ON CONFLICT DO UPDATE SET `messages` = `messages` + excluded.`messages`;
 END;
 --> statement-breakpoint

@@ -31,10 +31,9 @@ export async function toStoredEvents(
   }
   const hashes = new Map(await Promise.all([...ids].map(async (id) => [id, await hashContact(pepper, id)] as const)));
   const hashOf = (contact: WebhookContact) => hashes.get(contactId(contact) ?? "") ?? null;
-  const countryOf = (contact: WebhookContact) => {
-    const id = contactId(contact);
-    return id ? contactCountry(id) : null;
-  };
+  // Parsing a number for its country is slow next to the rest: once per distinct contact too.
+  const countries = new Map([...ids].map((id) => [id, contactCountry(id)]));
+  const countryOf = (contact: WebhookContact) => countries.get(contactId(contact) ?? "") ?? null;
   return {
     statuses: parsed.statuses.map(({ contact, ...s }): StoredStatus => ({
       ...s,

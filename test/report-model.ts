@@ -76,7 +76,11 @@ export function randomHistory(
       linkKind,
       linkCode: null,
       category: registered ? random.pick(["marketing", "utility", null]) : null,
-      sentAt: whole(start + random.between(0, 3 * DAY)),
+      // Broadcasts send many messages in the same second: ties in time are ordered by id.
+      sentAt:
+        history.messages.length > 0 && random.chance(0.2)
+          ? random.pick(history.messages).sentAt
+          : whole(start + random.between(0, 3 * DAY)),
       pricing: random.chance(0.5)
         ? { billable: random.chance(0.7), category: random.pick(["marketing", "service"]), pricing_model: "PMP" }
         : null,

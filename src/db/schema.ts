@@ -195,7 +195,9 @@ export const messages = sqliteTable(
     // link (no contact) must find none without reading every message that carries the link.
     index("messages_link").on(t.workspaceId, t.linkCode, t.contactHash),
     // Replies without a context belong to the contact's latest message before them.
-    index("messages_contact_report").on(t.workspaceId, t.contactHash, t.reportAt),
+    // Ties in time are ordered by id, so that a contact's messages sent in the same second (a
+    // broadcast's timestamps have whole seconds) are walked in index order instead of sorted.
+    index("messages_contact_report").on(t.workspaceId, t.contactHash, t.reportAt, t.id),
   ],
 );
 export type MessageRow = typeof messages.$inferSelect;

@@ -7,7 +7,7 @@
 // Run: npm run bench:reports (BENCH_REPORT_SIZES=10000,100000 for a quick try at other sizes).
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -15,15 +15,10 @@ import {
   api,
   children,
   cleanUp,
-  CONFIG,
-  ENTRY,
-  freePort,
   removeAtExit,
   ROOT,
-  runWrangler,
+  serveBenchWorker,
   startCpuMeter,
-  startWrangler,
-  waitUntilReady,
   WRANGLER_SCRATCH,
   wranglerEnv,
 } from "./wrangler.mjs";
@@ -62,31 +57,13 @@ async function startServer() {
     DATA_KEY: randomBytes(32).toString("base64"),
   };
   const env = wranglerEnv(secrets, tempDir);
-  // Others may edit src/ while this runs: serve a bundle made now, so no file change reloads the worker.
-  const bundleDir = path.join(tempDir, "bundle");
-  await runWrangler(["deploy", ENTRY, "--dry-run", "--outdir", bundleDir, "-c", CONFIG], env, 60_000);
-  const persist = ["--local", "--persist-to", path.join(tempDir, "state"), "-c", CONFIG];
-  await runWrangler(["d1", "migrations", "apply", "DB", ...persist], env, 60_000);
-  // Given an --env-file, wrangler reads no .dev.vars and takes the required secrets from the environment.
-  const envFile = path.join(tempDir, "empty.env");
-  await writeFile(envFile, "");
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = startWrangler(
-    [
-      "dev",
-      path.join(bundleDir, "worker.js"),
-      "--no-bundle",
-      ...persist,
-      ...["--name", "chatfunnel-bench-reports", "--env-file", envFile, "--test-scheduled"],
-      ...["--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn", "--show-interactive-dev-session=false"],
-    ],
+  const { base, server, statePath, startSeconds } = await serveBenchWorker({
+    name: "chatfunnel-bench-reports",
+    tempDir,
     env,
-  );
-  const started = performance.now();
-  await waitUntilReady(base, server);
-  console.log(`wrangler dev answered after ${seconds(performance.now() - started)}`);
-  return { base, server, adminToken: secrets.ADMIN_TOKEN, statePath: path.join(tempDir, "state") };
+  });
+  console.log(`wrangler dev answered after ${startSeconds.toFixed(1)} s`);
+  return { base, server, adminToken: secrets.ADMIN_TOKEN, statePath };
 }
 
 /** The workspace, its campaigns and links, and a reports:read key, all through the API. */

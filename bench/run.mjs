@@ -4,7 +4,7 @@
 import autocannon from "autocannon";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -13,15 +13,11 @@ import {
   api,
   children,
   cleanUp,
-  CONFIG,
-  ENTRY,
-  freePort,
   removeAtExit,
   ROOT,
   runWrangler,
+  serveBenchWorker,
   startCpuMeter,
-  startWrangler,
-  waitUntilReady,
   WRANGLER_SCRATCH,
   wranglerEnv,
 } from "./wrangler.mjs";
@@ -711,32 +707,8 @@ async function main() {
   console.log(
     `signed ${count(pools.single.length)} single-status bodies (${pools.single[0].body.length} bytes each) and ${pools.large.length} bodies of ${count(LARGE_STATUSES)} statuses (${largeMiB.toFixed(2)} MiB each) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
-  // Others may edit src/ while this runs: serve a bundle made now, so no file change reloads the worker.
-  const bundleDir = path.join(tempDir, "bundle");
-  await runWrangler(["deploy", ENTRY, "--dry-run", "--outdir", bundleDir, "-c", CONFIG], env, 60_000);
-  const persist = ["--local", "--persist-to", path.join(tempDir, "state"), "-c", CONFIG];
-  await runWrangler(["d1", "migrations", "apply", "DB", ...persist], env, 60_000);
-  // Given an --env-file, wrangler reads no .dev.vars (a developer's `npm start` leaves one beside
-  // wrangler.toml) and takes the required secrets from the environment.
-  const envFile = path.join(tempDir, "empty.env");
-  await writeFile(envFile, "");
-
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = startWrangler(
-    [
-      "dev",
-      path.join(bundleDir, "worker.js"),
-      "--no-bundle",
-      ...persist,
-      ...["--name", "chatfunnel-bench", "--env-file", envFile, "--test-scheduled"],
-      ...["--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn", "--show-interactive-dev-session=false"],
-    ],
-    env,
-  );
-  started = performance.now();
-  await waitUntilReady(base, server);
-  console.log(`wrangler dev answered after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const { base, server, persist, startSeconds } = await serveBenchWorker({ name: "chatfunnel-bench", tempDir, env });
+  console.log(`wrangler dev answered after ${startSeconds.toFixed(1)} s`);
 
   const { workspaceId, apiKey, campaignId, code } = await setUp(base, secrets.ADMIN_TOKEN);
   const webhookUrl = `${base}/webhooks/whatsapp/${workspaceId}`;

@@ -1,7 +1,7 @@
 // Process and HTTP helpers shared by the benchmarks: wrangler runs under this Node in a process group
 // of its own (so workerd stops with it), CPU meters read /proc, and every request is checked.
 import { spawn } from "node:child_process";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -185,4 +185,36 @@ export async function waitUntilReady(base, server) {
     await sleep(250);
   }
   throw new Error(`wrangler dev did not start answering:\n${server.log}`);
+}
+
+/**
+ * Bundles bench/worker.ts once (others may edit src/ meanwhile: no file change reloads the served
+ * worker), applies the migrations to a fresh local D1 in `tempDir`, and serves it with `wrangler dev`
+ * on a free loopback port. Given an --env-file, wrangler reads no .dev.vars (a developer's `npm start`
+ * leaves one beside wrangler.toml) and takes the required secrets from the environment.
+ */
+export async function serveBenchWorker({ name, tempDir, env }) {
+  const bundleDir = path.join(tempDir, "bundle");
+  await runWrangler(["deploy", ENTRY, "--dry-run", "--outdir", bundleDir, "-c", CONFIG], env, 60_000);
+  const statePath = path.join(tempDir, "state");
+  const persist = ["--local", "--persist-to", statePath, "-c", CONFIG];
+  await runWrangler(["d1", "migrations", "apply", "DB", ...persist], env, 60_000);
+  const envFile = path.join(tempDir, "empty.env");
+  await writeFile(envFile, "");
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = startWrangler(
+    [
+      "dev",
+      path.join(bundleDir, "worker.js"),
+      "--no-bundle",
+      ...persist,
+      ...["--name", name, "--env-file", envFile, "--test-scheduled"],
+      ...["--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn", "--show-interactive-dev-session=false"],
+    ],
+    env,
+  );
+  const started = performance.now();
+  await waitUntilReady(base, server);
+  return { base, server, persist, statePath, startSeconds: (performance.now() - started) / 1000 };
 }

@@ -13,10 +13,9 @@ import os from "node:os";
 import path from "node:path";
 import {
   api,
-  children,
-  cleanUp,
   removeAtExit,
   ROOT,
+  runBench,
   serveBenchWorker,
   startCpuMeter,
   WRANGLER_SCRATCH,
@@ -595,22 +594,4 @@ async function main() {
   }
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`bench: gave up after ${DEADLINE_MS / 1000} s`);
-  cleanUp().finally(() => process.exit(1));
-}, DEADLINE_MS);
-watchdog.unref();
-
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.once(signal, () => cleanUp().finally(() => process.exit(130)));
-}
-
-try {
-  await main();
-} catch (err) {
-  console.error(`bench failed: ${err.stack ?? err}`);
-  for (const proc of children) if (proc.log.trim()) console.error(`wrangler output (end):\n${proc.log.slice(-3000)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runBench(main, DEADLINE_MS);

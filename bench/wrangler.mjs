@@ -218,3 +218,27 @@ export async function serveBenchWorker({ name, tempDir, env }) {
   await waitUntilReady(base, server);
   return { base, server, persist, statePath, startSeconds: (performance.now() - started) / 1000 };
 }
+
+/**
+ * Runs a benchmark's main function with a deadline, stops wrangler on a signal, prints the end of
+ * wrangler's output when it fails, and always cleans up processes and temp dirs.
+ */
+export async function runBench(main, deadlineMs) {
+  const watchdog = setTimeout(() => {
+    console.error(`bench: gave up after ${deadlineMs / 1000} s`);
+    cleanUp().finally(() => process.exit(1));
+  }, deadlineMs);
+  watchdog.unref();
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => cleanUp().finally(() => process.exit(130)));
+  }
+  try {
+    await main();
+  } catch (err) {
+    console.error(`bench failed: ${err.stack ?? err}`);
+    for (const proc of children) if (proc.log.trim()) console.error(`wrangler output (end):\n${proc.log.slice(-3000)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanUp();
+  }
+}

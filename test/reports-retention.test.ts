@@ -1,81 +1,24 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { insertClicks } from "../src/db/clicks";
-import type { ClickKind } from "../src/db/schema";
-import { hashContact } from "../src/lib/contact";
 import { retentionRate } from "../src/reports/retention";
 import { purgeExpiredEvents } from "../src/scheduled";
 import { callJson, callWorker, createApiKey, createWorkspace, expectErrorEnvelope, issuePaths } from "./helpers";
-
-const at = (iso: string) => Date.parse(iso);
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-
-/** A contact as the API takes it, and as a webhook names it (its wa_id, without the +). */
-const phone = (n: number) => `+1650555${String(n).padStart(4, "0")}`;
-const waId = (contact: string) => contact.slice(1);
-
-/** Writes one history through the API (messages, statuses, replies, conversions) and insertClicks. */
-function historyWriter(workspaceId: string, key: string) {
-  return {
-    register: async (messages: { id: string; contact: string; sentAt: number }[]) => {
-      const body = { messages: messages.map((m) => ({ ...m, sentAt: new Date(m.sentAt).toISOString() })) };
-      const res = await callJson("/api/v1/messages", { key, body });
-      expect(res.status).toBe(200);
-    },
-    status: async (id: string, contact: string, status: string, time: number) => {
-      const body = statusesBody([{ id, status, timestamp: String(time / 1000), recipient_id: waId(contact) }], []);
-      expect((await callJson("/api/v1/statuses", { key, body })).status).toBe(200);
-    },
-    reply: async (id: string, contact: string, time: number) => {
-      const body = statusesBody([], [{ id, from: waId(contact), timestamp: String(time / 1000), type: "text" }]);
-      expect((await callJson("/api/v1/statuses", { key, body })).status).toBe(200);
-    },
-    convert: async (orderId: string, contact: string, time: number) => {
-      const body = { event: "purchase", contact, orderId, occurredAt: new Date(time).toISOString() };
-      expect((await callJson("/api/v1/conversions", { key, body })).status).toBe(201);
-    },
-    click: async (id: string, contact: string | null, time: number, kind: ClickKind = "click") => {
-      await insertClicks(env.DB, [
-        {
-          // Click ids are global, so each workspace's get a prefix of their own.
-          id: `${workspaceId}.${id}`,
-          workspaceId,
-          linkId: "lnk_retention",
-          campaignId: null,
-          variant: null,
-          messageId: null,
-          contactHash: contact ? await hashContact(env.PII_PEPPER, contact) : null,
-          kind,
-          visitorHash: null,
-          dedupSeconds: 3600,
-          occurredAt: time,
-          country: null,
-          deviceType: null,
-          os: null,
-          browser: null,
-          referrerHost: null,
-          userAgent: null,
-        },
-      ]);
-    },
-  };
-}
-
-function statusesBody(statuses: unknown[], messages: unknown[]) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [
-      { id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", statuses, messages } }] },
-    ],
-  };
-}
-
-async function retention(key: string, params: string) {
-  const res = await callJson(`/api/v1/reports/retention?${params}`, { key });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body;
-}
+import { seededRandom } from "./random";
+import {
+  at,
+  BASE,
+  DAY,
+  expectedRetention,
+  expectedRetentionRate,
+  historyWriter,
+  MINUTE,
+  phone,
+  PROPERTY_NOW,
+  QUARTER,
+  retention,
+  writeRandomHistory,
+  type RetentionCase,
+} from "./retention-model";
 
 const NOW = at("2026-03-18T12:00:00Z");
 
@@ -567,177 +510,6 @@ describe("retentionRate", () => {
 
 // ---- property: random histories against a brute-force computation over the raw events ----------
 
-/** mulberry32: a small seeded generator, so that a failing history can be replayed. */
-function seededRandom(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  return { int, chance: (p: number) => next() < p, pick: <T>(items: readonly T[]) => items[int(0, items.length - 1)] };
-}
-type Random = ReturnType<typeof seededRandom>;
-
-type Period = "day" | "week" | "month";
-type Sim = {
-  messages: Map<string, { contact: string; times: number[] }>;
-  clicks: { contact: string | null; at: number; human: boolean }[];
-  replies: { contact: string; at: number }[];
-  conversions: { contact: string; at: number }[];
-};
-
-const BASE = at("2026-01-05T00:00:00Z");
-const QUARTER = 15 * MINUTE;
-const PROPERTY_NOW = BASE + 63 * DAY + 13 * 60 * MINUTE;
-
-/** Writes a random history in random order, with replays; returns what was written. */
-async function writeRandomHistory(r: Random, workspaceId: string, key: string): Promise<Sim> {
-  const w = historyWriter(workspaceId, key);
-  const contacts = Array.from({ length: 14 }, (_, i) => phone(100 + i));
-  // Many events fall near midnight UTC, where UTC days and the zones' days disagree.
-  const time = () =>
-    r.chance(0.15)
-      ? BASE + r.int(1, 61) * DAY + r.int(-6 * 60, 6 * 60) * MINUTE
-      : BASE + r.int(0, 63 * 24 * 60 - 1) * MINUTE;
-  const sim: Sim = { messages: new Map(), clicks: [], replies: [], conversions: [] };
-  const ops: (() => Promise<void>)[] = [];
-  const add = (op: () => Promise<void>) => ops.push(...(r.chance(0.3) ? [op, op] : [op]));
-  for (let i = 0; i < 26; i++) {
-    const id = `wamid.p${i}`;
-    const contact = r.pick(contacts);
-    const sentAt = time();
-    const registered = r.chance(0.8);
-    const statuses = ["sent", "delivered", "read", "failed"]
-      .filter((_, k) => r.chance(k === 3 ? 0.1 : 0.5) || (k === 0 && !registered))
-      .map((status) => ({ status, at: Math.min(sentAt + r.int(-36 * 60, 72 * 60) * MINUTE, PROPERTY_NOW - DAY) }));
-    sim.messages.set(id, { contact, times: [...(registered ? [sentAt] : []), ...statuses.map((s) => s.at)] });
-    if (registered) add(() => w.register([{ id, contact, sentAt }]));
-    // Now and then the statuses name another recipient: the registration's contact wins, in any order.
-    const recipient = registered && r.chance(0.15) ? r.pick(contacts) : contact;
-    for (const s of statuses) add(() => w.status(id, recipient, s.status, s.at));
-  }
-  for (let i = 0; i < 30; i++) {
-    const contact = r.chance(0.1) ? null : r.pick(contacts);
-    const human = r.chance(0.85);
-    const earlier = sim.clicks.find((c) => c.contact === contact);
-    const clickAt = earlier && r.chance(0.2) ? earlier.at + r.int(0, 20) * MINUTE : time();
-    sim.clicks.push({ contact, at: clickAt, human });
-    add(() => w.click(`clk.p${i}`, contact, clickAt, human ? "click" : r.pick(["preview", "bot"] as const)));
-  }
-  for (let i = 0; i < 30; i++) {
-    const reply = { contact: r.pick(contacts), at: time() };
-    sim.replies.push(reply);
-    add(() => w.reply(`wamid.in.p${i}`, reply.contact, reply.at));
-  }
-  for (let i = 0; i < 12; i++) {
-    const conversion = { contact: r.pick(contacts), at: time() };
-    sim.conversions.push(conversion);
-    add(() => w.convert(`order-p${i}`, conversion.contact, conversion.at));
-  }
-  for (let i = ops.length - 1; i > 0; i--) {
-    const j = r.int(0, i);
-    [ops[i], ops[j]] = [ops[j], ops[i]];
-  }
-  for (const op of ops) await op();
-  return sim;
-}
-
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The local period number of an instant, read from the wall-clock date Intl gives. */
-function bruteIndex(ms: number, period: Period, timeZone: string): number {
-  let format = dateFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "numeric", day: "numeric" });
-    dateFormats.set(timeZone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(ms).map((p) => [p.type, Number(p.value)]));
-  if (period === "month") return (parts.year - 1970) * 12 + parts.month - 1;
-  const day = Date.UTC(parts.year, parts.month - 1, parts.day) / DAY;
-  return period === "day" ? day : Math.floor((day + 3) / 7);
-}
-
-/** The first quarter hour that belongs to local period `index` (found by bisection). */
-function bruteStart(index: number, period: Period, timeZone: string): number {
-  const approx =
-    period === "month"
-      ? Date.UTC(1970 + Math.floor(index / 12), index % 12, 1)
-      : (period === "week" ? index * 7 - 3 : index) * DAY;
-  let lo = approx / QUARTER - 2 * 96;
-  let hi = approx / QUARTER + 2 * 96;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (bruteIndex(mid * QUARTER, period, timeZone) >= index) hi = mid;
-    else lo = mid;
-  }
-  return hi * QUARTER;
-}
-
-type RetentionCase = {
-  period: Period;
-  periods: number;
-  start: "message" | "click";
-  returnOn: "click" | "reply" | "conversion" | "any";
-  timeZone: string;
-  from: number;
-  to: number;
-};
-
-function expectedRetention(sim: Sim, q: RetentionCase, now: number) {
-  const index = (ms: number) => bruteIndex(ms, q.period, q.timeZone);
-  const startOf = (i: number) => bruteStart(i, q.period, q.timeZone);
-  const firstStart = new Map<string, number>();
-  const starts =
-    q.start === "message"
-      ? [...sim.messages.values()].map((m) => ({ contact: m.contact, at: Math.min(...m.times) }))
-      : sim.clicks.filter((c) => c.human && c.contact).map((c) => ({ contact: c.contact!, at: c.at }));
-  for (const s of starts) firstStart.set(s.contact, Math.min(s.at, firstStart.get(s.contact) ?? Infinity));
-  const returns = [
-    ...(q.returnOn === "click" || q.returnOn === "any" ? sim.clicks.filter((c) => c.human && c.contact) : []),
-    ...(q.returnOn === "reply" || q.returnOn === "any" ? sim.replies : []),
-    ...(q.returnOn === "conversion" || q.returnOn === "any" ? sim.conversions : []),
-  ];
-  const members = new Map<number, string[]>();
-  for (const [contact, first] of firstStart) {
-    const cohort = index(first);
-    if (startOf(cohort) < q.from || startOf(cohort) >= q.to) continue;
-    members.set(cohort, [...(members.get(cohort) ?? []), contact]);
-  }
-  const cohorts = [...members.keys()]
-    .sort((a, b) => a - b)
-    .map((cohort) => {
-      const contacts = members.get(cohort)!;
-      const values = [];
-      for (let k = 0; k < q.periods && (k === 0 || startOf(cohort + k) <= now); k++) {
-        const back = contacts.filter((c) => returns.some((e) => e.contact === c && index(e.at) === cohort + k));
-        const count = k === 0 ? contacts.length : back.length;
-        values.push({ period: k, count, rate: count / contacts.length, inProgress: now < startOf(cohort + k + 1) });
-      }
-      return { start: startOf(cohort), size: contacts.length, values };
-    });
-  const average = Array.from({ length: q.periods }, (_, k) => {
-    const complete = cohorts.filter((c) => c.values[k] && !c.values[k].inProgress);
-    const size = complete.reduce((n, c) => n + c.size, 0);
-    return { period: k, rate: size === 0 ? null : complete.reduce((n, c) => n + c.values[k].count, 0) / size };
-  });
-  return { cohorts, average };
-}
-
-function expectedRetentionRate(sim: Sim, from: number, to: number): number | null {
-  const events = [...sim.clicks.filter((c) => c.human && c.contact), ...sim.replies, ...sim.conversions] as {
-    contact: string;
-    at: number;
-  }[];
-  const activeIn = (a: number, b: number) => new Set(events.filter((e) => e.at >= a && e.at < b).map((e) => e.contact));
-  const previous = activeIn(from - (to - from), from);
-  const current = activeIn(from, to);
-  return previous.size === 0 ? null : [...previous].filter((c) => current.has(c)).length / previous.size;
-}
-
 const CASES: Omit<RetentionCase, "from" | "to">[] = [
   { period: "week", periods: 8, start: "message", returnOn: "any", timeZone: "UTC" },
   { period: "day", periods: 12, start: "click", returnOn: "click", timeZone: "Asia/Kolkata" },
@@ -766,8 +538,8 @@ describe("retention of random histories", () => {
 
     for (const c of CASES) {
       const explicit = r.chance(0.7);
-      const from = explicit ? BASE + r.int(-7 * 96, 40 * 96) * QUARTER : undefined;
-      const to = from === undefined ? defaultTo : Math.min(from + r.int(96, 50 * 96) * QUARTER, defaultTo);
+      const from = explicit ? BASE + r.between(-7 * 96, 40 * 96) * QUARTER : undefined;
+      const to = from === undefined ? defaultTo : Math.min(from + r.between(96, 50 * 96) * QUARTER, defaultTo);
       const range = from === undefined ? "" : `&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`;
       const params = `period=${c.period}&periods=${c.periods}&start=${c.start}&returnOn=${c.returnOn}&timezone=${c.timeZone}${range}`;
       const body = await retention(adminKey, params);
@@ -781,8 +553,8 @@ describe("retention of random histories", () => {
 
     for (let i = 0; i < 8; i++) {
       const wholeDays = i % 2 === 0;
-      const from = wholeDays ? BASE + r.int(0, 60) * DAY : BASE + r.int(0, 60 * 96) * QUARTER;
-      const to = from + (wholeDays ? r.int(1, 21) * DAY : r.int(1, 14 * 96) * QUARTER);
+      const from = wholeDays ? BASE + r.between(0, 60) * DAY : BASE + r.between(0, 60 * 96) * QUARTER;
+      const to = from + (wholeDays ? r.between(1, 21) * DAY : r.between(1, 14 * 96) * QUARTER);
       const filter = { workspaceId: workspace.id, from, to, timeZone: "UTC", campaignIds: [], variant: null };
       expect(await retentionRate(env.DB, filter), `${new Date(from).toISOString()} ${to - from}`).toBe(
         expectedRetentionRate(sim, from, to),

@@ -2,6 +2,7 @@ import { recordConversion, type ConversionRequest } from "./conversions/record";
 import { insertClicks, type ClickRecord } from "./db/clicks";
 import { createDb } from "./db/client";
 import type { ConversionSource } from "./db/schema";
+import { fillRetentionZones } from "./db/retention-zones";
 import { findWorkspace } from "./db/workspaces";
 import { mergeEvents, writeWhatsAppEvents, type WhatsAppEvents } from "./db/messages";
 import { WriteCoalescer } from "./lib/write-coalescer";
@@ -10,7 +11,8 @@ import { WriteCoalescer } from "./lib/write-coalescer";
 export type QueueMessage =
   | { type: "click"; click: ClickRecord }
   | { type: "whatsapp"; events: WhatsAppEvents }
-  | { type: "conversion"; workspaceId: string; request: ConversionRequest; source: ConversionSource };
+  | { type: "conversion"; workspaceId: string; request: ConversionRequest; source: ConversionSource }
+  | { type: "retention-zones"; workspaceId?: string };
 
 // Limits of one Queue.sendBatch call.
 const MAX_SEND_BATCH = { messages: 100, bytes: 200_000 };
@@ -89,11 +91,13 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): 
   const clicks: Message<Extract<QueueMessage, { type: "click" }>>[] = [];
   const whatsapp: Message<Extract<QueueMessage, { type: "whatsapp" }>>[] = [];
   const conversions: Message<Extract<QueueMessage, { type: "conversion" }>>[] = [];
+  const zones: Message<Extract<QueueMessage, { type: "retention-zones" }>>[] = [];
   for (const message of batch.messages) {
     const type = message.body?.type;
     if (type === "click") clicks.push(message as (typeof clicks)[number]);
     else if (type === "whatsapp") whatsapp.push(message as (typeof whatsapp)[number]);
     else if (type === "conversion") conversions.push(message as (typeof conversions)[number]);
+    else if (type === "retention-zones") zones.push(message as (typeof zones)[number]);
     else {
       console.error(JSON.stringify({ event: "unknown_queue_message", id: message.id }));
       message.retry(); // kept for inspection: after max_retries it moves to the dead-letter queue
@@ -109,6 +113,16 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): 
   // Conversions are idempotent by (event, orderId) only when an order id is given; each is recorded once
   // per message, acknowledged only after its own write.
   for (const message of conversions) await settle([message], ([body]) => recordQueuedConversion(env, body));
+  for (const message of zones) await settle([message], ([body]) => fillZonesInTurns(env, body.workspaceId));
+}
+
+// A queue consumer may run for minutes, but a turn this long leaves room for the rest of the batch.
+const FILL_TURN_MS = 20_000;
+
+/** Fills (or drops) wall-clock retention copies for a while, and queues the next turn if work is left. */
+export async function fillZonesInTurns(env: Env, workspaceId?: string): Promise<void> {
+  const more = await fillRetentionZones(env.DB, { workspaceId, budgetMs: FILL_TURN_MS });
+  if (more) await enqueue(env.EVENTS, [{ type: "retention-zones", workspaceId }]);
 }
 
 async function recordQueuedConversion(env: Env, body: Extract<QueueMessage, { type: "conversion" }>): Promise<void> {

@@ -1,4 +1,5 @@
 import type { WorkspaceSettings } from "./db/schema";
+import { fillZonesInTurns } from "./queue";
 
 const DAY_MS = 86_400_000;
 const DELETE_CHUNK = 5_000;
@@ -33,4 +34,6 @@ export async function purgeExpiredEvents(env: Env, now: number): Promise<number>
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   const deleted = await purgeExpiredEvents(env, controller.scheduledTime);
   console.log(JSON.stringify({ event: "housekeeping", deletedEvents: deleted }));
+  // Picks up retention copies whose queued turns were lost.
+  await fillZonesInTurns(env);
 }

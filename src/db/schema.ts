@@ -9,6 +9,8 @@ export type WorkspaceSettings = {
   clickDedupSeconds: number;
   allowedOrigins: string[];
   retentionDays: number;
+  /** The reporting time zone: retention in it is kept rolled up on its wall clock. */
+  timezone: string;
   ga4MeasurementId: string | null;
 };
 

@@ -11,6 +11,7 @@ export const defaultSettings: WorkspaceSettings = {
   clickDedupSeconds: 3600,
   allowedOrigins: [],
   retentionDays: 400,
+  timezone: "UTC",
   ga4MeasurementId: null,
 };
 
@@ -25,7 +26,7 @@ export async function mergeSettings(
   patch: SettingsInput,
 ): Promise<Pick<WorkspaceRow, "settings" | "secrets">> {
   const { whatsapp, ga4, ...plain } = patch;
-  const settings: WorkspaceSettings = { ...current.settings, ...plain };
+  const settings: WorkspaceSettings = { ...defaultSettings, ...current.settings, ...plain };
   const secrets = await readSecrets(dataKey, current);
   if (whatsapp === null) {
     delete secrets.whatsappAppSecret;
@@ -48,7 +49,8 @@ export async function mergeSettings(
 /** The public view of a workspace: secrets appear only as whether they are set. */
 export async function serializeWorkspace(dataKey: string, row: WorkspaceRow) {
   const secrets = await readSecrets(dataKey, row);
-  const { ga4MeasurementId, ...settings } = row.settings;
+  // Settings added later are missing from older workspaces' rows until they are changed.
+  const { ga4MeasurementId, ...settings } = { ...defaultSettings, ...row.settings };
   return {
     id: row.id,
     name: row.name,

@@ -1,4 +1,5 @@
 import { ApiError } from "../errors";
+import { canonicalTimeZone } from "../lib/time-zone";
 
 export const QUARTER_MS = 15 * 60_000;
 export const HOUR_MS = 60 * 60_000;
@@ -20,13 +21,11 @@ export type ReportFilter = ReportRange & {
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 export function checkTimeZone(timeZone: string): string {
-  try {
-    return new Intl.DateTimeFormat("en-US", { timeZone }).resolvedOptions().timeZone;
-  } catch {
-    throw new ApiError("invalid_request", "Unknown time zone.", [
-      { path: ["timezone"], message: "An IANA time zone such as Europe/Berlin or UTC" },
-    ]);
-  }
+  const canonical = canonicalTimeZone(timeZone);
+  if (canonical) return canonical;
+  throw new ApiError("invalid_request", "Unknown time zone.", [
+    { path: ["timezone"], message: "An IANA time zone such as Europe/Berlin or UTC" },
+  ]);
 }
 
 type LocalParts = { year: number; month: number; day: number; hour: number; minute: number; weekday: number };

@@ -21,8 +21,8 @@ const GRAINS: Record<RetentionPeriod, string> = { day: "d", week: "w", month: "m
 export const RETURN_BITS: Record<ReturnKind, number> = { click: 1, reply: 2, conversion: 4, any: 7 };
 export const FIRST_START_COLUMN: Record<StartKind, string> = { message: "first_message_at", click: "first_click_at" };
 
-/** From the rollups kept per UTC period: exact when local periods are UTC periods, and a few rows whatever the data. */
-export async function readUtcCohorts(d1: D1Database, q: CohortQuery): Promise<CohortCount[]> {
+/** From the rollups of a workspace, or of its wall-clock copy (its rollup id): a few rows whatever the data. */
+export async function readRolledUpCohorts(d1: D1Database, q: CohortQuery): Promise<CohortCount[]> {
   const { results } = await d1
     .prepare(
       `SELECT cohort, 0 AS period, size AS contacts FROM retention_cohorts

@@ -1,5 +1,5 @@
 import {
-  readUtcCohorts,
+  readRolledUpCohorts,
   RETURN_BITS,
   FIRST_START_COLUMN,
   type CohortCount,
@@ -43,7 +43,7 @@ export async function readZonedCohorts(d1: D1Database, q: CohortQuery, timeZone:
   };
   const cohortSlivers = slivers(q.first, q.last + 1);
   const returnSlivers = slivers(q.first + 1, q.last + q.periods);
-  if (cohortSlivers.length === 0 && returnSlivers.length === 0) return readUtcCohorts(d1, q);
+  if (cohortSlivers.length === 0 && returnSlivers.length === 0) return readRolledUpCohorts(d1, q);
 
   const first = FIRST_START_COLUMN[q.start];
   const utcCohort = localPeriodSql(`(c.${first} / 900000)`, q.period, UTC);
@@ -87,7 +87,7 @@ export async function readZonedCohorts(d1: D1Database, q: CohortQuery, timeZone:
     WHERE period BETWEEN 0 AND ?8
     GROUP BY system, cohort, period`;
   const [utc, corrections] = await Promise.all([
-    readUtcCohorts(d1, q),
+    readRolledUpCohorts(d1, q),
     d1
       .prepare(sql)
       .bind(

@@ -1,8 +1,9 @@
+import { findZoneRollup } from "../db/retention-zones";
 import { ApiError } from "../errors";
 import type { ReportFilter } from "./range";
 import {
   readStartSpan,
-  readUtcCohorts,
+  readRolledUpCohorts,
   type CohortCount,
   type CohortQuery,
   type ReturnKind,
@@ -63,10 +64,21 @@ export async function retentionReport(
   if (last < first) return { cohorts: [], average: averages([], periods) };
 
   const query: CohortQuery = { workspaceId: filter.workspaceId, ...options, first, last };
-  const counts = tz === "UTC" ? await readUtcCohorts(d1, query) : await readZonedCohorts(d1, query, tz);
+  const counts = await readCohorts(d1, query, tz);
 
   const cohorts = toCohorts(counts, periods, startAt, now).map((c) => ({ ...c, start: toZonedIso(c.start, tz) }));
   return { cohorts, average: averages(cohorts, periods) };
+}
+
+/**
+ * UTC and the workspace's reporting zone read their rollups (a zone's wall-clock copy numbers its
+ * periods as periodIndex does); any other zone corrects the UTC rollups, at a cost that grows with the data.
+ */
+async function readCohorts(d1: D1Database, query: CohortQuery, timeZone: string): Promise<CohortCount[]> {
+  if (timeZone === "UTC") return readRolledUpCohorts(d1, query);
+  const rollupId = await findZoneRollup(d1, query.workspaceId, timeZone);
+  if (rollupId) return readRolledUpCohorts(d1, { ...query, workspaceId: rollupId });
+  return readZonedCohorts(d1, query, timeZone);
 }
 
 function toCohorts(counts: CohortCount[], periods: number, startAt: (index: number) => number, now: number) {

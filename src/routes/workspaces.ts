@@ -1,6 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { apiKeys, workspaces } from "../db/schema";
+import { toStatement } from "../db/client";
+import { trackRetentionZone } from "../db/retention-zones";
 import { defaultSettings, mergeSettings, serializeWorkspace } from "../db/workspaces";
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
@@ -9,6 +11,7 @@ import { forgetTrackerWorkspace } from "../tracker/workspaces";
 import { forgetWebhookSecrets } from "../whatsapp/webhook-secrets";
 import { createRouter } from "../lib/openapi";
 import { requireAdminToken, requireApiKey } from "../middleware/auth";
+import { enqueue } from "../queue";
 import { apiKeyHint } from "../db/api-keys";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
 import { CreatedWorkspace, CreateWorkspaceBody, UpdateWorkspaceBody, Workspace } from "../schemas/workspaces";
@@ -46,17 +49,22 @@ workspaceRoutes.openapi(
       secrets,
       createdAt: now,
     };
-    await c.var.db.batch([
-      c.var.db.insert(workspaces).values(workspace),
-      c.var.db.insert(apiKeys).values({
-        id: newId("key"),
-        workspaceId: workspace.id,
-        name: "Default admin key",
-        scopes: ["admin"],
-        keyHash: await sha256Hex(key),
-        hint: apiKeyHint(key),
-        createdAt: now,
-      }),
+    const { db } = c.var;
+    await c.env.DB.batch([
+      toStatement(c.env.DB, db.insert(workspaces).values(workspace)),
+      toStatement(
+        c.env.DB,
+        db.insert(apiKeys).values({
+          id: newId("key"),
+          workspaceId: workspace.id,
+          name: "Default admin key",
+          scopes: ["admin"],
+          keyHash: await sha256Hex(key),
+          hint: apiKeyHint(key),
+          createdAt: now,
+        }),
+      ),
+      ...(await trackRetentionZone(c.env.DB, workspace.id, settings.timezone, true)),
     ]);
     return c.json({ ...(await serializeWorkspace(c.env.DATA_KEY, workspace)), apiKey: key }, 201);
   },
@@ -91,10 +99,19 @@ workspaceRoutes.openapi(
     const current = c.var.auth.workspace;
     const merged = body.settings ? await mergeSettings(c.env.DATA_KEY, current, body.settings) : {};
     const updated = { ...current, ...merged, ...(body.name ? { name: body.name } : {}) };
-    await c.var.db
-      .update(workspaces)
-      .set({ name: updated.name, settings: updated.settings, secrets: updated.secrets })
-      .where(eq(workspaces.id, current.id));
+    const zone = body.settings?.timezone;
+    await c.env.DB.batch([
+      toStatement(
+        c.env.DB,
+        c.var.db
+          .update(workspaces)
+          .set({ name: updated.name, settings: updated.settings, secrets: updated.secrets })
+          .where(eq(workspaces.id, current.id)),
+      ),
+      ...(zone ? await trackRetentionZone(c.env.DB, current.id, zone) : []),
+    ]);
+    // A lost message only delays the copy: the daily cron picks it up.
+    if (zone) c.executionCtx.waitUntil(enqueue(c.env.EVENTS, [{ type: "retention-zones", workspaceId: current.id }]));
     forgetWorkspaceTargets(current.id);
     forgetWebhookSecrets(current.id);
     forgetTrackerWorkspace(current.id);

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { canonicalTimeZone } from "../lib/time-zone";
 import { isoDateTime } from "./common";
 
 const origin = z
@@ -38,6 +39,15 @@ export const SettingsInput = z
       .max(30 * 86_400),
     allowedOrigins: z.array(origin).max(100),
     retentionDays: z.number().int().min(1).max(3650),
+    timezone: z
+      .string()
+      .max(64)
+      .refine((value) => canonicalTimeZone(value) !== null, "An IANA time zone such as Europe/Berlin or UTC")
+      .openapi({
+        description:
+          "The reporting time zone (IANA, default UTC): retention in it is kept rolled up, as it is in UTC. Reports in any other zone are exact too, but slower on large data.",
+        example: "Europe/Berlin",
+      }),
   })
   .partial()
   .strict()
@@ -53,6 +63,7 @@ export const SettingsOutput = z
     clickDedupSeconds: z.number(),
     allowedOrigins: z.array(z.string()),
     retentionDays: z.number(),
+    timezone: z.string(),
   })
   .openapi("WorkspaceSettings");
 

@@ -38,7 +38,11 @@ const QUARTER_MS = 15 * 60_000;
 const HOUR_MS = 60 * 60_000;
 const DAY_MS = 24 * HOUR_MS;
 const WINDOW_DAYS = 30;
-const NON_UTC_ZONE = "Asia/Kolkata"; // UTC+5:30: its weeks start at half past a UTC hour
+// The workspace reports in NON_UTC_ZONE (UTC+5:30: its weeks start at half past a UTC hour), so its
+// retention is also kept on that wall clock; OTHER_ZONE is answered by correcting the UTC rollups.
+const NON_UTC_ZONE = "Asia/Kolkata";
+const OTHER_ZONE = "America/New_York";
+const ZONE_SWITCH_DEADLINE_MS = 5 * 60_000;
 
 const count = (n) => Math.round(n).toLocaleString("en-US");
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -67,7 +71,14 @@ async function startServer() {
 
 /** The workspace, its campaigns and links, and a reports:read key, all through the API. */
 async function setUp(base, adminToken) {
-  const { id: workspaceId, apiKey } = await api(base, "POST", "/api/v1/workspaces", adminToken, { name: "bench" }, 201);
+  const { id: workspaceId, apiKey } = await api(
+    base,
+    "POST",
+    "/api/v1/workspaces",
+    adminToken,
+    { name: "bench", settings: { timezone: NON_UTC_ZONE } },
+    201,
+  );
   const { key: reportsKey } = await api(
     base,
     "POST",
@@ -86,7 +97,7 @@ async function setUp(base, adminToken) {
     await createLink({ campaignId: main.id, variant: "B" }),
   ];
   const otherLinks = [await createLink({ campaignId: other.id })];
-  return { workspaceId, reportsKey, main, other, mainLinks, otherLinks };
+  return { workspaceId, apiKey, reportsKey, main, other, mainLinks, otherLinks };
 }
 
 // ---- seeding -----------------------------------------------------------------------------------
@@ -252,6 +263,8 @@ function checkCohorts(problems, body, facts, utc) {
   }
 }
 
+const retentionPath = (zone) => `/api/v1/reports/retention?period=week&timezone=${encodeURIComponent(zone)}`;
+
 function reportsToMeasure(setup) {
   const campaign = `campaignId=${setup.main.id}`;
   const sum = (items, key) => items.reduce((s, item) => s + item[key], 0);
@@ -311,8 +324,15 @@ function reportsToMeasure(setup) {
     },
     {
       name: `retention week ${NON_UTC_ZONE}`,
-      path: `/api/v1/reports/retention?period=week&timezone=${encodeURIComponent(NON_UTC_ZONE)}`,
+      path: retentionPath(NON_UTC_ZONE),
       targetMs: 100,
+      check: (p, b, f) => checkCohorts(p, b, f, false),
+    },
+    {
+      name: `retention week ${OTHER_ZONE}*`,
+      path: retentionPath(OTHER_ZONE),
+      // Exact, but from the contacts near period boundaries: it grows with the data, and has no target.
+      informational: true,
       check: (p, b, f) => checkCohorts(p, b, f, false),
     },
     {
@@ -492,7 +512,8 @@ function printResults(reports, bySize) {
       if (!ok) misses++;
       verdicts.push(`≤${report.targetMs} ms ${ok ? "PASS" : "MISS"}`);
     }
-    if (report.status === undefined && sizes.length > 1) {
+    if (report.informational) verdicts.push("no target (*)");
+    else if (report.status === undefined && sizes.length > 1) {
       const ok = ratio <= TARGETS.ratio;
       if (!ok) misses++;
       verdicts.push(`≤${TARGETS.ratio}× ${ok ? "PASS" : "MISS"}`);
@@ -512,6 +533,9 @@ function printResults(reports, bySize) {
   console.log(
     `n = measured answers (fewer than ${ROUNDS} when a report used up its ${MEASURE_BUDGET_MS / 1000} s budget). Latency targets are for the ${short(last)} dataset (median); the ratio is of medians. bare 302 is the floor: wrangler's proxy and the Worker doing nothing.`,
   );
+  console.log(
+    `${NON_UTC_ZONE} is the workspace's reporting time zone, whose retention is rolled up on its wall clock; * ${OTHER_ZONE} is not: it is answered exactly by correcting the UTC rollups, at a cost that grows with the contacts near period boundaries (no target).`,
+  );
   for (const report of reports) if (report.path) console.log(`  ${report.name}: GET ${report.path}`);
   return misses;
 }
@@ -529,6 +553,32 @@ function printRowCounts(bySize) {
   }
   console.log(
     "(statuses: sent + delivered + read + failed times stored on the messages, i.e. statuses as final states)",
+  );
+}
+
+/**
+ * The workspace's reporting zone moves to OTHER_ZONE: the queue fills its wall-clock copy from the
+ * UTC rollups in the background and drops the old one. Prints how long that took, and the report then.
+ */
+async function switchZone(base, adminToken, setup, facts) {
+  const contacts = facts.cohorts.reduce((s, c) => s + c.contacts, 0);
+  const started = performance.now();
+  await api(base, "PATCH", "/api/v1/workspace", setup.apiKey, { settings: { timezone: OTHER_ZONE } }, 200);
+  for (;;) {
+    const copies = await api(base, "POST", "/__bench/zones", adminToken, { workspaceId: setup.workspaceId }, 200);
+    if (copies.length === 1 && copies[0].zone === OTHER_ZONE && copies[0].filled_to === null) break;
+    if (performance.now() - started > ZONE_SWITCH_DEADLINE_MS) {
+      throw new Error(`the ${OTHER_ZONE} copy was not filled in time: ${JSON.stringify(copies)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const filledMs = performance.now() - started;
+  const latencies = [];
+  for (let i = 0; i < 30; i++) latencies.push((await timedGet(base, retentionPath(OTHER_ZONE), setup.reportsKey)).ms);
+  latencies.sort((a, b) => a - b);
+  console.log("");
+  console.log(
+    `zone switch: PATCH settings.timezone ${NON_UTC_ZONE} → ${OTHER_ZONE} with ${count(contacts)} contacts: the new wall-clock copy was filled (and the old one dropped) in the background in ${seconds(filledMs)} (${count(contacts / (filledMs / 1000))} contacts/s); retention week ${OTHER_ZONE} then answers in ${latencies[14].toFixed(2)} ms (median of 30)`,
   );
 }
 
@@ -580,6 +630,7 @@ async function main() {
     bySize.set(size, { results, facts });
   }
   const misses = printResults(reports, bySize);
+  await switchZone(base, adminToken, setup, bySize.get(seeded).facts);
   printRowCounts(bySize);
   const failed = reports.filter((r) => r.failures.length > 0);
   const serverLog = server.log.trim();

@@ -303,7 +303,19 @@ async function facts(d1: D1Database, { workspaceId, campaignId }: { workspaceId:
   };
 }
 
-/** POST /__bench/seed (a SeedChunk) and POST /__bench/facts ({ workspaceId, campaignId }), for ADMIN_TOKEN only. */
+/** The workspace's wall-clock retention copies and how far each is filled. */
+async function zoneCopies(d1: D1Database, { workspaceId }: { workspaceId: string }) {
+  const { results } = await d1
+    .prepare("SELECT zone, filled_to, dropping FROM retention_zones WHERE workspace_id = ?1")
+    .bind(workspaceId)
+    .all();
+  return results;
+}
+
+/**
+ * POST /__bench/seed (a SeedChunk), POST /__bench/facts ({ workspaceId, campaignId }) and
+ * POST /__bench/zones ({ workspaceId }), for ADMIN_TOKEN only.
+ */
 export async function benchRoute(request: Request, env: Env): Promise<Response> {
   const token = request.headers.get("authorization")?.match(/^Bearer (\S+)$/)?.[1] ?? "";
   if (!(await secretsEqual(token, env.ADMIN_TOKEN))) return Response.json({ error: "unauthorized" }, { status: 401 });
@@ -311,5 +323,6 @@ export async function benchRoute(request: Request, env: Env): Promise<Response> 
   if (request.method !== "POST") return Response.json({ error: "method not allowed" }, { status: 405 });
   if (path === "/__bench/seed") return Response.json(await seedChunk(env.DB, await request.json()));
   if (path === "/__bench/facts") return Response.json(await facts(env.DB, await request.json()));
+  if (path === "/__bench/zones") return Response.json(await zoneCopies(env.DB, await request.json()));
   return Response.json({ error: "not found" }, { status: 404 });
 }

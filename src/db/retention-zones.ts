@@ -73,8 +73,8 @@ type ZoneCopy = { rollup_id: string; workspace_id: string; zone: string; filled_
 
 /**
  * Fills new copies and drops old ones, a chunk at a time (at least one), until each is done or
- * `budgetMs` has passed. Returns whether work is left. Safe to run twice at once: every chunk is one transaction that starts
- * where the last one ended.
+ * `budgetMs` has passed. Returns whether work is left. Safe to run twice at once: a chunk is one
+ * transaction that replays its contacts' whole state, and replaying it again changes nothing.
  */
 export async function fillRetentionZones(
   d1: D1Database,
@@ -118,11 +118,12 @@ async function fillChunk(d1: D1Database, copy: ZoneCopy, chunk: number) {
     `${t}.workspace_id = ?3 AND ${t}.contact_hash > ?4 AND (?5 IS NULL OR ${t}.contact_hash <= ?5)`;
   const bind = [copy.rollup_id, copy.zone, copy.workspace_id, after, upTo];
   await d1.batch([
-    // Starts first: a start moves the returns already counted, and the contact has none yet.
+    // Starts first: a start moves the returns already counted, and the contact has none yet. They are
+    // exact, so that a chunk filled again (by a second filler) also takes a first start that moved later.
     d1
       .prepare(
         `INSERT INTO retention_start_events (workspace_id, contact_hash, kind, at, exact)
-         SELECT ?1, contact_hash, kind, ${wallClock("at")}, 0 FROM (
+         SELECT ?1, contact_hash, kind, ${wallClock("at")}, 1 FROM (
            SELECT contact_hash, 'message' AS kind, first_message_at AS at FROM retention_contacts c WHERE ${inChunk("c")}
            UNION ALL
            SELECT contact_hash, 'click', first_click_at FROM retention_contacts c WHERE ${inChunk("c")}

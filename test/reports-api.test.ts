@@ -127,6 +127,35 @@ describe("GET /api/v1/reports/funnel", () => {
   });
 });
 
+describe("GET /api/v1/reports/metrics", () => {
+  it("answers CSV with one metric,value row per number of the JSON report", async () => {
+    const { key, campaign } = await smallCampaign();
+    const path = `/api/v1/reports/metrics?campaignId=${campaign.id}&window=30d`;
+    const json = (await callJson(path, { key })).body;
+    const csv = await callWorker(path, { key, headers: { accept: "text/csv" } });
+    expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const [header, ...lines] = (await csv.text()).trimEnd().split("\r\n");
+    expect(header).toBe("metric,value");
+    const rows = new Map(lines.map((line) => line.split(",") as [string, string]));
+    expect(rows.get("messages.sent")).toBe("4");
+    expect(rows.get("messages.delivered")).toBe(String(json.messages.delivered));
+    expect(rows.get("deliveryRate")).toBe(String(json.deliveryRate));
+    expect(rows.get("openRate")).toBe(String(json.openRate));
+    expect(rows.get("dropOff.read.count")).toBe(
+      String(json.dropOff.find((d: { step: string }) => d.step === "read").count),
+    );
+    expect(rows.get("csat.average")).toBe(json.csat.average === null ? "" : String(json.csat.average));
+    // Every number, rate and null of the JSON report has its row.
+    const leaves = (value: unknown): number =>
+      Array.isArray(value)
+        ? value.reduce((n, item) => n + leaves({ ...item, step: undefined }), 0)
+        : value !== null && typeof value === "object"
+          ? Object.values(value).reduce((n: number, v) => n + (v === undefined ? 0 : leaves(v)), 0)
+          : 1;
+    expect(lines).toHaveLength(leaves(json));
+  });
+});
+
 describe("GET /api/v1/reports/ab", () => {
   it("compares variants against the first one", async () => {
     const { key, campaign } = await smallCampaign();
@@ -149,6 +178,21 @@ describe("GET /api/v1/reports/ab", () => {
         { variant: "B", messages: 2, clicks: 0, conversions: 0, rate: 0, uplift: null, pValue: 1, significant: false },
       ],
     });
+  });
+
+  it("answers CSV with a row per variant and the same numbers", async () => {
+    const { key, campaign } = await smallCampaign();
+    const path = `/api/v1/reports/ab?campaignId=${campaign.id}&metric=click&window=30d`;
+    const json = await callJson(path, { key });
+    const csv = await callWorker(`${path}&format=csv`, { key });
+    expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect((await csv.text()).split("\r\n")).toEqual([
+      "variant,messages,clicks,conversions,rate,uplift,pValue,significant",
+      "A,2,0,0,0,,,false",
+      "B,2,0,0,0,,1,false",
+      "",
+    ]);
+    expect(json.body.variants.map((v: { pValue: number | null }) => v.pValue)).toEqual([null, 1]);
   });
 
   it("needs a campaign of this workspace", async () => {

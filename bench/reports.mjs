@@ -576,9 +576,10 @@ async function switchZone(base, adminToken, setup, facts) {
   const latencies = [];
   for (let i = 0; i < 30; i++) latencies.push((await timedGet(base, retentionPath(OTHER_ZONE), setup.reportsKey)).ms);
   latencies.sort((a, b) => a - b);
+  const median = percentile(latencies, 0.5);
   console.log("");
   console.log(
-    `zone switch: PATCH settings.timezone ${NON_UTC_ZONE} → ${OTHER_ZONE} with ${count(contacts)} contacts: the new wall-clock copy was filled (and the old one dropped) in the background in ${seconds(filledMs)} (${count(contacts / (filledMs / 1000))} contacts/s); retention week ${OTHER_ZONE} then answers in ${latencies[14].toFixed(2)} ms (median of 30)`,
+    `zone switch: PATCH settings.timezone ${NON_UTC_ZONE} → ${OTHER_ZONE} with ${count(contacts)} contacts: the new wall-clock copy was filled (and the old one dropped) in the background in ${seconds(filledMs)} (${count(contacts / (filledMs / 1000))} contacts/s); retention week ${OTHER_ZONE} then answers in ${median.toFixed(2)} ms (median of 30)`,
   );
 }
 

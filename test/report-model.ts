@@ -11,6 +11,19 @@ export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
+/** The funnel's windows: a message counts as clicked or converted within one when its delay is at most its length. */
+export const FUNNEL_WINDOWS = {
+  "1h": HOUR,
+  "6h": 6 * HOUR,
+  "1d": DAY,
+  "3d": 3 * DAY,
+  "7d": 7 * DAY,
+  "14d": 14 * DAY,
+  "30d": 30 * DAY,
+} as const;
+export type FunnelWindow = keyof typeof FUNNEL_WINDOWS;
+const EDGES = Object.values(FUNNEL_WINDOWS);
+
 export type SimMessage = {
   id: string;
   contact: string;
@@ -102,18 +115,26 @@ export function randomHistory(
           messageId: linkKind === "message" ? m.id : null,
           human: random.chance(0.85),
           device: random.pick(["mobile", "desktop", "tablet", null]),
-          at:
-            m.sentAt +
-            random.pick([-2 * MINUTE, 30 * SECOND, 20 * MINUTE, 5 * HOUR, 2 * DAY, 10 * DAY, 40 * DAY]) +
-            random.between(0, 59) * SECOND,
+          // A third of the clicks lie exactly on a window's edge (or a millisecond past it), where
+          // "within the window" is decided.
+          at: random.chance(0.35)
+            ? m.sentAt + random.pick(EDGES) + random.pick([0, 0, 1])
+            : m.sentAt +
+              random.pick([-2 * MINUTE, 30 * SECOND, 20 * MINUTE, 5 * HOUR, 2 * DAY, 10 * DAY, 40 * DAY]) +
+              random.between(0, 59) * SECOND,
         };
         history.clicks.push(click);
         if (click.human && random.chance(0.5)) {
+          // Conversions on an edge too, where one can follow the click within the attribution window.
+          const edges = EDGES.filter((e) => e >= click.at - m.sentAt && e - (click.at - m.sentAt) < 7 * DAY);
           history.conversions.push({
             clickId: click.id,
             orderId: `order-${click.id}`,
             value: random.between(100, 99_999) / 100,
-            at: click.at + random.between(0, 2 * 24 * 60) * MINUTE,
+            at:
+              edges.length > 0 && random.chance(0.35)
+                ? m.sentAt + random.pick(edges) + random.pick([0, 0, 1])
+                : click.at + random.between(0, 2 * 24 * 60) * MINUTE,
           });
         }
       }

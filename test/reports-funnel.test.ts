@@ -5,6 +5,7 @@ import { hashContact } from "../src/lib/contact";
 import { callJson, clickRecord, createCampaign, createLink, createWorkspace, type Json } from "./helpers";
 import {
   DAY,
+  FUNNEL_WINDOWS,
   HOUR,
   lowerMedian,
   MINUTE,
@@ -13,6 +14,7 @@ import {
   modelTotals,
   randomHistory,
   ratio,
+  type FunnelWindow,
   type History,
   type ModelMessage,
 } from "./report-model";
@@ -166,9 +168,6 @@ async function writeHistory(seed: number, size: number) {
   return { key, history: h, model: modelMessages(h, linkContact), campaigns };
 }
 
-const WINDOW_MS = { "1h": HOUR, "1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY } as const;
-type Window = keyof typeof WINDOW_MS;
-
 function expectMedian(actual: number | null, delays: number[]) {
   const exact = lowerMedian(delays);
   if (exact === null) return expect(actual).toBeNull();
@@ -176,8 +175,8 @@ function expectMedian(actual: number | null, delays: number[]) {
   expect(Math.abs(actual! - Math.max(exact, 0))).toBeLessThanOrEqual(0.05 * Math.max(exact, 0) + 1);
 }
 
-function expectFunnel(body: Json, messages: ModelMessage[], window: Window, label = "funnel") {
-  const t = modelTotals(messages, WINDOW_MS[window]);
+function expectFunnel(body: Json, messages: ModelMessage[], window: FunnelWindow, label = "funnel") {
+  const t = modelTotals(messages, FUNNEL_WINDOWS[window]);
   expect(body.steps, label).toEqual(modelSteps(t));
   expect(body.revenue).toBe(t.revenueMicros / 1e6);
   expectMedian(body.medianTimeToClickSeconds, t.clickDelays);
@@ -202,8 +201,8 @@ describe("message reports equal a brute-force count of the raw events", () => {
         return res.body;
       };
 
-      for (const window of ["1h", "1d", "7d", "30d"] as Window[]) {
-        expectFunnel(await get(`/api/v1/reports/funnel?window=${window}`), model, window);
+      for (const window of Object.keys(FUNNEL_WINDOWS) as FunnelWindow[]) {
+        expectFunnel(await get(`/api/v1/reports/funnel?window=${window}`), model, window, window);
       }
       for (const groupBy of Object.keys(GROUP_KEY)) {
         const body = await get(`/api/v1/reports/funnel?groupBy=${groupBy}`);
@@ -287,4 +286,62 @@ describe("message reports equal a brute-force count of the raw events", () => {
       }
     }, 60_000);
   }
+});
+
+describe("GET /api/v1/reports/funnel: window edges", () => {
+  it("counts a click or conversion exactly one window after the send within it, and a millisecond later outside it", async () => {
+    const { workspace, adminKey: key } = await createWorkspace();
+    const clicking = await createCampaign(key, { name: "Clicks" });
+    const converting = await createCampaign(key, { name: "Conversions" });
+    const sentAt = Date.UTC(2026, 9, 5, 9, 7, 31);
+    const windows = Object.entries(FUNNEL_WINDOWS);
+    // For each window: one message that reaches the step exactly at its edge, one a millisecond later.
+    const cases = [clicking, converting].flatMap((campaign) =>
+      windows.flatMap(([name, ms]) =>
+        [0, 1].map((late) => ({ campaign, delay: ms + late, id: `wamid.${campaign.name}.${name}.${late}` })),
+      ),
+    );
+    const messages = cases.map((c, i) => ({
+      id: c.id,
+      contact: `+1415555${1000 + i}`,
+      campaignId: c.campaign.id,
+      sentAt: iso(sentAt),
+    }));
+    expect((await callJson("/api/v1/messages", { key, body: { messages } })).status).toBe(200);
+
+    const links = new Map<string, string>();
+    for (const campaign of [clicking, converting])
+      links.set(campaign.id, (await createLink(key, { campaignId: campaign.id })).id);
+    // A converting message's click comes a minute before its conversion.
+    const clickAt = (c: (typeof cases)[number]) => sentAt + c.delay - (c.campaign === converting ? MINUTE : 0);
+    await insertClicks(
+      env.DB,
+      cases.map((c) =>
+        clickRecord(workspace.id, links.get(c.campaign.id)!, {
+          id: `clk.${c.id}`,
+          campaignId: c.campaign.id,
+          messageId: c.id,
+          occurredAt: clickAt(c),
+        }),
+      ),
+    );
+    for (const c of cases.filter((c) => c.campaign === converting)) {
+      const body = { clickId: `clk.${c.id}`, event: "purchase", orderId: c.id, occurredAt: iso(sentAt + c.delay) };
+      const res = await callJson("/api/v1/conversions", { key, body });
+      expect(res.body.attributedTo?.messageId).toBe(c.id);
+    }
+
+    const counts = async (window: string, campaignId: string) => {
+      const res = await callJson(`/api/v1/reports/funnel?window=${window}&campaignId=${campaignId}`, { key });
+      expect(res.status).toBe(200);
+      return res.body.steps
+        .filter((s: Json) => s.name === "clicked" || s.name === "converted")
+        .map((s: Json) => s.count);
+    };
+    for (const [j, [window]] of windows.entries()) {
+      // Window j takes both messages of each shorter window, and the exact one of its own.
+      expect(await counts(window, clicking.id), `clicks within ${window}`).toEqual([2 * j + 1, 0]);
+      expect(await counts(window, converting.id), `conversions within ${window}`).toEqual([2 * j + 2, 2 * j + 1]);
+    }
+  });
 });

@@ -1,14 +1,19 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { insertClicks } from "../src/db/clicks";
 import { erfc, twoProportionTest } from "../src/reports/stats";
+import { expectedVariants, expectVariants, twoSidedNormalTail } from "./ab-model";
 import {
   callJson,
   callWorker,
+  clickRecord,
   createApiKey,
   createCampaign,
   createLink,
   createWorkspace,
   expectErrorEnvelope,
   issuePaths,
+  type Json,
 } from "./helpers";
 import { statusBody } from "./whatsapp-helpers";
 
@@ -195,6 +200,81 @@ describe("GET /api/v1/reports/ab", () => {
     expect(json.body.variants.map((v: { pValue: number | null }) => v.pValue)).toEqual([null, 1]);
   });
 
+  it("tests each variant against the first with a two-sided two-proportion z-test, on clicks or conversions", async () => {
+    const { workspace, adminKey: key } = await createWorkspace();
+    const campaign = await createCampaign(key, { name: "Subject lines", variants: ["A", "B", "C"] });
+    // 200 messages per variant; how many clicked, and how many of those converted.
+    const plan = {
+      A: { clicks: 20, conversions: 10 },
+      B: { clicks: 40, conversions: 12 },
+      C: { clicks: 26, conversions: 2 },
+    };
+    const messages = Object.keys(plan).flatMap((variant) =>
+      Array.from({ length: 200 }, (_, i) => ({
+        id: `wamid.${variant}${i}`,
+        contact: `+1415555${String(i).padStart(4, "0")}`,
+        campaignId: campaign.id,
+        variant,
+        sentAt: new Date(T0).toISOString(),
+      })),
+    );
+    expect((await callJson("/api/v1/messages", { key, body: { messages } })).status).toBe(200);
+    const links = new Map<string, string>();
+    for (const variant of Object.keys(plan)) {
+      links.set(variant, (await createLink(key, { campaignId: campaign.id, variant })).id);
+    }
+    const clicks = Object.entries(plan).flatMap(([variant, { clicks }]) =>
+      Array.from({ length: clicks }, (_, i) =>
+        clickRecord(workspace.id, links.get(variant)!, {
+          id: `clk.${variant}${i}`,
+          campaignId: campaign.id,
+          variant,
+          messageId: `wamid.${variant}${i}`,
+          occurredAt: T0 + 10 * MIN,
+        }),
+      ),
+    );
+    await insertClicks(env.DB, clicks);
+    for (const [variant, { conversions }] of Object.entries(plan)) {
+      for (let i = 0; i < conversions; i++) {
+        const body = {
+          clickId: `clk.${variant}${i}`,
+          event: "purchase",
+          occurredAt: new Date(T0 + 70 * MIN).toISOString(),
+        };
+        expect((await callJson("/api/v1/conversions", { key, body })).body.attributedTo).not.toBeNull();
+      }
+    }
+
+    const report = async (metric: string) => {
+      const res = await callJson(`/api/v1/reports/ab?campaignId=${campaign.id}&metric=${metric}`, { key });
+      expect(res.status).toBe(200);
+      expect(res.body.metric).toBe(metric);
+      expect(res.body.variants.map((v: Json) => [v.variant, v.messages, v.clicks, v.conversions])).toEqual(
+        Object.entries(plan).map(([variant, p]) => [variant, 200, p.clicks, p.conversions]),
+      );
+      return res.body.variants;
+    };
+    const expected = (reached: "clicks" | "conversions") =>
+      expectedVariants(Object.entries(plan).map(([variant, p]) => ({ variant, messages: 200, reached: p[reached] })));
+
+    // Clicks: B's 20 % against A's 10 % is significant (z = 2.80, p = 0.0051); C's 13 % is not (p = 0.347).
+    const byClick = await report("click");
+    expectVariants(byClick, expected("clicks"), "click");
+    expect(byClick.map((v: Json) => v.significant)).toEqual([false, true, false]);
+    expect(byClick[1].pValue).toBeCloseTo(0.0051, 4);
+    expect(byClick[1].uplift).toBeCloseTo(1, 12);
+    expect(byClick[2].pValue).toBeCloseTo(0.347, 3);
+
+    // Conversions: B's 6 % against A's 5 % is not (p = 0.661); C's drop to 1 % is (z = −2.34, p = 0.019).
+    const byConversion = await report("conversion");
+    expectVariants(byConversion, expected("conversions"), "conversion");
+    expect(byConversion.map((v: Json) => v.significant)).toEqual([false, false, true]);
+    expect(byConversion[1].pValue).toBeCloseTo(0.661, 3);
+    expect(byConversion[2].pValue).toBeCloseTo(0.019, 3);
+    expect(byConversion[2].uplift).toBeCloseTo(-0.8, 12);
+  });
+
   it("needs a campaign of this workspace", async () => {
     const { adminKey: key } = await createWorkspace();
     const missing = await callJson("/api/v1/reports/ab", { key });
@@ -215,6 +295,10 @@ describe("two-proportion z-test", () => {
     const test = twoProportionTest(100, 1000, 130, 1000)!;
     expect(test.z).toBeCloseTo(2.1028, 3);
     expect(test.pValue).toBeCloseTo(0.0355, 3);
+    // The normal tail, integrated numerically, agrees across the range that p-values span.
+    for (const z of [0.1, 0.5, 1, 1.5, 1.959964, 2.5, 3, 4, 6, 8]) {
+      expect(Math.abs(erfc(z / Math.SQRT2) / twoSidedNormalTail(z) - 1), `z = ${z}`).toBeLessThan(1e-6);
+    }
     expect(twoProportionTest(0, 10, 0, 10)).toEqual({ z: 0, pValue: 1 });
     expect(twoProportionTest(1, 0, 1, 10)).toBeNull();
   });

@@ -18,12 +18,17 @@ const PREVIEW_UA = "WhatsApp/2.23.20.0 A";
 const BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 const DAY = 86_400_000;
 const CONTACT = "+44 7700 900123";
+const OTHER_CONTACT = "+44 7700 900456";
 
 /** Follows a short link as the given user agent; returns the click id handed to the destination, if any. */
 async function clickThrough(code: string, userAgent = HUMAN_UA): Promise<string | null> {
   const res = await callWorker(`/${code}`, { headers: { "user-agent": userAgent } });
   expect(res.status).toBe(302);
   return new URL(res.headers.get("location")!).searchParams.get("wa_cid");
+}
+
+async function setClickTime(clickId: string, ms: number) {
+  await env.DB.prepare("UPDATE clicks SET occurred_at = ? WHERE id = ?").bind(ms, clickId).run();
 }
 
 /** Moves a recorded click (and every hit on a link) into the past. */
@@ -236,6 +241,47 @@ describe("POST /api/v1/conversions: attribution", () => {
     const outside = await convert(adminKey, { clickId, event: "purchase", orderId: "w-2" });
     expect(outside.body.attributedTo).toBeNull();
     expect((await counters(adminKey, link.code)).conversions).toBe(1);
+  });
+
+  it.each([7, 3])(
+    "takes a click exactly %i days (the window) before the conversion, and not one a millisecond older",
+    async (days) => {
+      const { adminKey } = await createWorkspace(days === 7 ? undefined : { attributionWindowDays: days });
+      const at = Date.now() - DAY;
+      const edge = at - days * DAY;
+      const onEdge = await createLink(adminKey, { contact: CONTACT });
+      const pastEdge = await createLink(adminKey, { contact: OTHER_CONTACT });
+      const onEdgeClick = (await clickThrough(onEdge.code))!;
+      const pastEdgeClick = (await clickThrough(pastEdge.code))!;
+      await setClickTime(onEdgeClick, edge);
+      await setClickTime(pastEdgeClick, edge - 1);
+      const occurredAt = new Date(at).toISOString();
+
+      const byClick = await convert(adminKey, { clickId: onEdgeClick, event: "purchase", occurredAt });
+      expect(byClick.body.attributedTo).toMatchObject({ clickId: onEdgeClick, linkCode: onEdge.code });
+      const byContact = await convert(adminKey, { contact: CONTACT, event: "sign_up", occurredAt });
+      expect(byContact.body.attributedTo).toMatchObject({ clickId: onEdgeClick, linkCode: onEdge.code });
+
+      const lateByClick = await convert(adminKey, { clickId: pastEdgeClick, event: "purchase", occurredAt });
+      expect(lateByClick.body.attributedTo).toBeNull();
+      const lateByContact = await convert(adminKey, { contact: OTHER_CONTACT, event: "sign_up", occurredAt });
+      expect(lateByContact.body.attributedTo).toBeNull();
+      expect((await counters(adminKey, onEdge.code)).conversions).toBe(2);
+      expect((await counters(adminKey, pastEdge.code)).conversions).toBe(0);
+    },
+  );
+
+  it("takes a conversion reported up to five minutes before its click, as clocks differ, and not earlier", async () => {
+    const { adminKey } = await createWorkspace();
+    const link = await createLink(adminKey, { contact: CONTACT });
+    const clickId = (await clickThrough(link.code))!;
+    const clickAt = Date.now() - DAY;
+    await setClickTime(clickId, clickAt);
+    const at = (ms: number) => new Date(ms).toISOString();
+    const skewed = await convert(adminKey, { clickId, event: "purchase", occurredAt: at(clickAt - 5 * 60_000) });
+    expect(skewed.body.attributedTo).toMatchObject({ clickId });
+    const before = await convert(adminKey, { clickId, event: "lead", occurredAt: at(clickAt - 5 * 60_000 - 1) });
+    expect(before.body.attributedTo).toBeNull();
   });
 
   it("judges the window from the conversion's own time when occurredAt is given", async () => {

@@ -324,14 +324,22 @@ async function writeRandomClicks(random: Random, workspaceId: string, links: Lin
 }
 
 /**
- * Posts random conversions, most naming a click (human or not, sometimes outside the 7-day window),
- * some sent again as duplicates, and returns them with the click each must be attributed to.
+ * Posts random conversions, most naming a click (human or not, sometimes outside the 7-day window,
+ * sometimes exactly on its edges), some sent again as duplicates, and returns them with the click
+ * each must be attributed to.
  */
 async function writeRandomConversions(random: Random, key: string, clicks: StoredClick[]) {
   const conversions: StoredConversion[] = [];
   for (let i = 0; i < 45; i++) {
     const click = random.next() < 0.75 ? random.pick(clicks) : null;
-    const at = click ? click.occurredAt - 10 * MINUTE + random.int(9 * DAY) : randomTime(random);
+    // Now and then exactly on an edge of the click's window (7 days after it, 5 minutes of clock
+    // skew before it) or a millisecond past it.
+    const edge = random.next() < 0.3 ? random.pick([7 * DAY, 7 * DAY + 1, -5 * MINUTE, -5 * MINUTE - 1]) : null;
+    const at = !click
+      ? randomTime(random)
+      : edge !== null
+        ? click.occurredAt + edge
+        : click.occurredAt - 10 * MINUTE + random.int(9 * DAY);
     const value = random.next() < 0.8 ? random.int(100_000) / 100 : undefined;
     const body = {
       clickId: click?.id,

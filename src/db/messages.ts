@@ -146,12 +146,23 @@ const MESSAGE_SQL = `SELECT m.workspace_id AS workspaceId, m.id, m.contact_hash 
   m.created_at AS createdAt, m.clicked_at AS clickedAt, m.converted_at AS convertedAt
 FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2`;
 
+/** Stored JSON of the expected shape, or null: a value stored before it was checked never fails a read. */
+function readJson<T>(text: string | null, isShape: (value: unknown) => value is T): T | null {
+  if (!text) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return isShape(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+const isArray = (value: unknown): value is unknown[] => Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
 export async function findMessage(d1: D1Database, workspaceId: string, id: string) {
   const row = await d1.prepare(MESSAGE_SQL).bind(workspaceId, id).first<MessageStateRow>();
   if (!row) return null;
-  return {
-    ...row,
-    errors: row.errors ? (JSON.parse(row.errors) as unknown[]) : null,
-    pricing: row.pricing ? (JSON.parse(row.pricing) as Record<string, unknown>) : null,
-  };
+  return { ...row, errors: readJson(row.errors, isArray), pricing: readJson(row.pricing, isRecord) };
 }

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "../errors";
+import { EARLIEST_EVENT_MS, isStorableTime, MAX_AHEAD_MS } from "../lib/event-bounds";
 
 export const ErrorSchema = z
   .object({
@@ -53,6 +54,20 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 
 export const isoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T09:00:00Z" });
 
+/**
+ * When an event happened, as epoch milliseconds: every stored time lies between 2009-01-01 and
+ * `maxAheadMs` after the request arrives (one day unless a stricter bound suits the event).
+ */
+export function eventTime(maxAheadMs = MAX_AHEAD_MS) {
+  const latest = maxAheadMs === MAX_AHEAD_MS ? "one day from now" : "now";
+  return isoDateTime
+    .transform((value) => Date.parse(value))
+    .refine((ms) => isStorableTime(ms, Date.now(), maxAheadMs), {
+      message: `Must lie between ${new Date(EARLIEST_EVENT_MS).toISOString().slice(0, 10)} and ${latest}`,
+    })
+    .openapi({ type: "string", format: "date-time" });
+}
+
 export const ListQuery = z.object({
   cursor: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
@@ -81,8 +96,11 @@ export function decodeCursor(cursor: string | undefined): number | null {
   return Number(match[1]);
 }
 
+/** ISO 8601 of a stored time; a value no date can hold reads as null rather than failing the response. */
 export function toIso(ms: number | null | undefined): string | null {
-  return ms == null ? null : new Date(ms).toISOString();
+  if (typeof ms !== "number") return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /** Rows fetched with `limit + 1` become one page and the cursor to the next, or null at the end. */

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { checkMoney } from "../lib/money";
-import { isoDateTime } from "./common";
+import { eventTime } from "./common";
 import { contactInput } from "./links";
 
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -11,10 +11,8 @@ export const eventName = z
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, "1–40 letters, digits and underscores, starting with a letter")
   .openapi({ example: "purchase" });
 
-const pastDateTime = isoDateTime
-  .transform((value) => Date.parse(value))
-  .refine((ms) => ms <= Date.now() + CLOCK_SKEW_MS, "Must not be in the future")
-  .openapi({ type: "string", format: "date-time" });
+// A conversion cannot lie in the future, beyond the clocks' skew.
+const pastDateTime = eventTime(CLOCK_SKEW_MS);
 
 // The snippet sends null for what the page does not know (no click id yet, no GA cookie).
 const absentAsUndefined = <T>(value: T | null | undefined) => value ?? undefined;

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isoDateTime } from "./common";
+import { eventTime, isoDateTime } from "./common";
 import { variantName } from "./campaigns";
 import { contactInput, linkCode } from "./links";
 
@@ -10,10 +10,7 @@ export const RegisterMessage = z
     campaignId: z.string().max(64).optional(),
     variant: variantName.optional(),
     linkCode: linkCode.optional(),
-    sentAt: isoDateTime
-      .transform((value) => Date.parse(value))
-      .optional()
-      .openapi({ type: "string", format: "date-time" }),
+    sentAt: eventTime().optional(),
     category: z.string().trim().min(1).max(64).optional().openapi({ example: "marketing" }),
     externalId: z.string().trim().min(1).max(128).optional(),
   })

@@ -1,30 +1,35 @@
 import { z } from "@hono/zod-openapi";
+import { isBoundedJson, isStorableTime } from "../lib/event-bounds";
 
 // Meta's webhook body, read leniently: fields we do not use pass through unchecked, and a change we
-// cannot read is skipped rather than failing the delivery (Meta would retry it for days).
+// cannot read is skipped rather than failing the delivery (Meta would retry it for days). What is
+// stored is bounded: ids and names have lengths, JSON has a depth and a size, times a range.
 const unixSeconds = z.union([z.string().regex(/^\d{1,12}$/), z.number().int().nonnegative()]).transform(Number);
+const id = z.string().min(1).max(256);
+const boundedJson = <T extends z.ZodType>(schema: T) =>
+  schema.refine((value) => isBoundedJson(value), "Nested too deep or too large to store");
 
 const Status = z.object({
-  id: z.string().min(1),
-  status: z.string(),
+  id,
+  status: z.string().max(32),
   timestamp: unixSeconds,
-  recipient_id: z.string().optional(),
-  recipient_user_id: z.string().optional(),
-  recipient_type: z.string().optional(),
-  biz_opaque_callback_data: z.string().optional(),
-  errors: z.array(z.unknown()).optional(),
-  pricing: z.record(z.string(), z.unknown()).optional(),
-  conversation: z.record(z.string(), z.unknown()).optional(),
+  recipient_id: z.string().max(64).optional(),
+  recipient_user_id: id.optional(),
+  recipient_type: z.string().max(32).optional(),
+  // Meta allows 512 characters of callback data.
+  biz_opaque_callback_data: z.string().max(512).optional(),
+  errors: boundedJson(z.array(z.unknown())).optional(),
+  pricing: boundedJson(z.record(z.string(), z.unknown())).optional(),
 });
 
 const Inbound = z.object({
-  id: z.string().min(1),
-  from: z.string().optional(),
-  from_user_id: z.string().optional(),
+  id,
+  from: z.string().max(64).optional(),
+  from_user_id: id.optional(),
   timestamp: unixSeconds,
-  type: z.string(),
-  context: z.object({ id: z.string().optional() }).optional(),
-  reaction: z.object({ message_id: z.string().optional() }).optional(),
+  type: z.string().max(64),
+  context: z.object({ id: id.optional() }).optional(),
+  reaction: z.object({ message_id: id.optional() }).optional(),
 });
 
 const Value = z.object({
@@ -79,8 +84,11 @@ function contactOf(phone: string | undefined, userId: string | undefined): Webho
 
 export type ParsedWebhook = { statuses: StatusEvent[]; inbound: InboundEvent[]; skipped: number };
 
-/** Flattens a webhook body into status and inbound-message events; unreadable items are counted, not fatal. */
-export function readWebhookEvents(body: z.infer<typeof WebhookBody>): ParsedWebhook {
+/**
+ * Flattens a webhook body into status and inbound-message events; unreadable items, and items whose
+ * time lies outside what may be stored, are counted, not fatal.
+ */
+export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.now()): ParsedWebhook {
   const parsed: ParsedWebhook = { statuses: [], inbound: [], skipped: 0 };
   for (const entry of body.entry) {
     for (const change of entry.changes) {
@@ -93,7 +101,7 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>): ParsedWebh
       for (const raw of value.data.statuses ?? []) {
         const item = Status.safeParse(raw);
         const status = item.success ? STATUS_NAMES[item.data.status] : undefined;
-        if (!item.success || !status) {
+        if (!item.success || !status || !isStorableTime(item.data.timestamp * 1000, now)) {
           parsed.skipped++;
           continue;
         }
@@ -113,7 +121,7 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>): ParsedWebh
       }
       for (const raw of value.data.messages ?? []) {
         const item = Inbound.safeParse(raw);
-        if (!item.success) {
+        if (!item.success || !isStorableTime(item.data.timestamp * 1000, now)) {
           parsed.skipped++;
           continue;
         }

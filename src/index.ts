@@ -4,10 +4,12 @@ import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { createRouter } from "./lib/openapi";
-import { handleQueue, type QueueMessage } from "./queue";
+import { handleQueue } from "./queue";
+import type { QueueMessage } from "./schemas/queue";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { campaignRoutes } from "./routes/campaigns";
 import { conversionRoutes } from "./routes/conversions";
+import { deadLetterRoutes } from "./routes/dead-letters";
 import { exportRoutes } from "./routes/exports";
 import { linkRoutes } from "./routes/links";
 import { messageRoutes } from "./routes/messages";
@@ -51,6 +53,7 @@ api.route("/", retentionRoutes);
 api.route("/", timeseriesRoutes);
 api.route("/", breakdownRoutes);
 api.route("/", exportRoutes);
+api.route("/", deadLetterRoutes);
 api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
   type: "http",
   scheme: "bearer",

@@ -1,119 +1,242 @@
-import { recordConversion, type ConversionRequest } from "./conversions/record";
-import { insertClicks, type ClickRecord } from "./db/clicks";
-import { createDb } from "./db/client";
-import type { ConversionSource } from "./db/schema";
+import { recordConversion } from "./conversions/record";
+import { insertClicks } from "./db/clicks";
+import { createDb, type Db } from "./db/client";
+import { insertDeadLetters, type DeadLetter } from "./db/dead-letters";
+import { writeWhatsAppEvents, mergeEvents, type WhatsAppEvents } from "./db/messages";
 import { fillRetentionZones } from "./db/retention-zones";
 import { findWorkspace } from "./db/workspaces";
-import { mergeEvents, writeWhatsAppEvents, type WhatsAppEvents } from "./db/messages";
-import { WriteCoalescer } from "./lib/write-coalescer";
+import { enqueue } from "./events/enqueue";
+import type { z } from "@hono/zod-openapi";
+import { QueueMessageSchema, StoredInboundSchema, StoredStatusSchema, type QueueMessage } from "./schemas/queue";
 
-/** What travels through the events queue: work that must not be lost when D1 is unavailable. */
-export type QueueMessage =
-  | { type: "click"; click: ClickRecord }
-  | { type: "whatsapp"; events: WhatsAppEvents }
-  | { type: "conversion"; workspaceId: string; request: ConversionRequest; source: ConversionSource }
-  | { type: "retention-zones"; workspaceId?: string };
+export type { QueueMessage } from "./schemas/queue";
+export { enqueue } from "./events/enqueue";
+export { recordClick } from "./events/write";
 
-// Limits of one Queue.sendBatch call.
-const MAX_SEND_BATCH = { messages: 100, bytes: 200_000 };
+type Body<T extends QueueMessage["type"]> = Extract<QueueMessage, { type: T }>;
 
-/** Sends any number of bodies to the queue, in as few sendBatch calls as its limits allow. */
-export async function enqueue(queue: Queue<QueueMessage>, bodies: QueueMessage[]): Promise<void> {
-  let batch: MessageSendRequest<QueueMessage>[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = JSON.stringify(body).length;
-    if (batch.length === MAX_SEND_BATCH.messages || (bytes + size > MAX_SEND_BATCH.bytes && batch.length > 0)) {
-      await queue.sendBatch(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push({ body });
-    bytes += size;
-  }
-  if (batch.length > 0) await queue.sendBatch(batch);
-}
-
-// Concurrent clicks in this isolate share one D1 batch (see WriteCoalescer).
-const clickWrites = new WriteCoalescer<ClickRecord>({ maxItems: 100, pollMs: 2, staleAfterMs: 10_000 });
-
-/** Records a click directly; when that write fails the click is queued and retried until it lands. */
-export function recordClick(env: Env, click: ClickRecord): Promise<void> {
-  return clickWrites.add(click, (clicks) => writeClicksDurably(env, clicks));
-}
-
-async function writeClicksDurably(env: Env, clicks: ClickRecord[]): Promise<void> {
-  try {
-    await insertClicks(env.DB, clicks);
-  } catch (err) {
-    console.warn(JSON.stringify({ event: "click_write_failed", clicks: clicks.length, error: String(err) }));
-    try {
-      await enqueue(
-        env.EVENTS,
-        clicks.map((click) => ({ type: "click", click })),
-      );
-    } catch (queueErr) {
-      // Last resort: the whole records go to the log, from which they can be replayed.
-      console.error(JSON.stringify({ event: "clicks_not_queued", error: String(queueErr), clicks }));
-      throw queueErr;
-    }
-  }
-}
+// A message that has failed on its own this often is taken to be unwritable, not unlucky.
+export const DEAD_LETTER_AFTER_ATTEMPTS = 5;
 
 function backoffSeconds(attempts: number): number {
   return Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
 }
 
-/** Writes one kind of message together; on failure every one of them is retried with back-off. */
-async function settle<M extends QueueMessage>(
-  messages: Message<M>[],
-  write: (bodies: M[]) => Promise<void>,
-): Promise<void> {
+/**
+ * How one kind of queued work is written: all of a batch at once when it can, and the events of a
+ * message that keeps failing one by one, so that only the events that really cannot be written
+ * become dead letters.
+ */
+type Writer<B> = {
+  write(bodies: B[]): Promise<void>;
+  /** The smallest parts of a body that can be written, each with what its dead letter records. */
+  split(body: B): { body: B; letter: Omit<DeadLetter, "reason"> }[];
+};
+
+const failure = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Writes a batch of one kind together. When that fails, each message is written alone, so a bad
+ * message delays no other; a message that fails alone is retried with back-off, and once it has
+ * failed DEAD_LETTER_AFTER_ATTEMPTS times its parts are written one by one and those that still fail
+ * are kept as dead letters with their reason.
+ */
+async function settle<B>(db: Db, messages: { message: Message; body: B }[], writer: Writer<B>): Promise<void> {
   if (messages.length === 0) return;
   try {
-    // Writes are idempotent, so a batch that is retried after a partial failure is safe.
-    await write(messages.map((m) => m.body));
-    for (const message of messages) message.ack();
+    await writer.write(messages.map((m) => m.body));
+    for (const { message } of messages) message.ack();
+    return;
   } catch (err) {
-    console.warn(
-      JSON.stringify({
-        event: "queue_batch_failed",
-        type: messages[0].body.type,
-        size: messages.length,
-        error: String(err),
-      }),
-    );
-    for (const message of messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    if (messages.length === 1) return failAlone(db, messages[0], writer, err);
+  }
+  for (const entry of messages) {
+    try {
+      await writer.write([entry.body]);
+      entry.message.ack();
+    } catch (err) {
+      await failAlone(db, entry, writer, err);
+    }
   }
 }
 
-export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const clicks: Message<Extract<QueueMessage, { type: "click" }>>[] = [];
-  const whatsapp: Message<Extract<QueueMessage, { type: "whatsapp" }>>[] = [];
-  const conversions: Message<Extract<QueueMessage, { type: "conversion" }>>[] = [];
-  const zones: Message<Extract<QueueMessage, { type: "retention-zones" }>>[] = [];
-  for (const message of batch.messages) {
-    const type = message.body?.type;
-    if (type === "click") clicks.push(message as (typeof clicks)[number]);
-    else if (type === "whatsapp") whatsapp.push(message as (typeof whatsapp)[number]);
-    else if (type === "conversion") conversions.push(message as (typeof conversions)[number]);
-    else if (type === "retention-zones") zones.push(message as (typeof zones)[number]);
-    else {
-      console.error(JSON.stringify({ event: "unknown_queue_message", id: message.id }));
-      message.retry(); // kept for inspection: after max_retries it moves to the dead-letter queue
-    }
+async function failAlone<B>(db: Db, { message, body }: { message: Message; body: B }, writer: Writer<B>, err: unknown) {
+  console.warn(
+    JSON.stringify({ event: "queue_message_failed", id: message.id, attempts: message.attempts, error: failure(err) }),
+  );
+  if (message.attempts < DEAD_LETTER_AFTER_ATTEMPTS) {
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    return;
   }
-  await settle(clicks, (bodies) =>
+  try {
+    const letters: DeadLetter[] = [];
+    for (const part of writer.split(body)) {
+      try {
+        await writer.write([part.body]);
+      } catch (partErr) {
+        letters.push({ ...part.letter, reason: failure(partErr) });
+      }
+    }
+    await insertDeadLetters(db, letters);
+    message.ack();
+  } catch (deadLetterErr) {
+    // D1 itself is failing: nothing can be decided now.
+    console.warn(JSON.stringify({ event: "dead_letter_failed", id: message.id, error: failure(deadLetterErr) }));
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+  }
+}
+
+const clickWriter = (env: Env): Writer<Body<"click">> => ({
+  write: (bodies) =>
     insertClicks(
       env.DB,
       bodies.map((b) => b.click),
     ),
+  split: (body) => [{ body, letter: { workspaceId: body.click.workspaceId, kind: "click", payload: body.click } }],
+});
+
+const whatsappWriter = (env: Env): Writer<Body<"whatsapp">> => ({
+  write: (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))),
+  split: ({ events }) => [
+    ...events.statuses.map((status) => ({
+      body: { type: "whatsapp" as const, events: { statuses: [status], inbound: [] } satisfies WhatsAppEvents },
+      letter: { workspaceId: status.workspaceId, kind: "status" as const, payload: status },
+    })),
+    ...events.inbound.map((inbound) => ({
+      body: { type: "whatsapp" as const, events: { statuses: [], inbound: [inbound] } satisfies WhatsAppEvents },
+      letter: { workspaceId: inbound.workspaceId, kind: "inbound" as const, payload: inbound },
+    })),
+  ],
+});
+
+// Conversions are idempotent by (event, orderId) only when an order id is given, so each is written
+// once per message and acknowledged only after its own write.
+const conversionWriter = (env: Env, db: Db): Writer<Body<"conversion">> => ({
+  write: async (bodies) => {
+    for (const body of bodies) {
+      const workspace = await findWorkspace(db, body.workspaceId);
+      if (workspace) await recordConversion(env, db, workspace, body.request, body.source);
+    }
+  },
+  split: (body) => [{ body, letter: { workspaceId: body.workspaceId, kind: "conversion", payload: body.request } }],
+});
+
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = createDb(env.DB);
+  const clicks: { message: Message; body: Body<"click"> }[] = [];
+  const whatsapp: { message: Message; body: Body<"whatsapp"> }[] = [];
+  const conversions: { message: Message; body: Body<"conversion"> }[] = [];
+  const zones: { message: Message; body: Body<"retention-zones"> }[] = [];
+  const read = batch.messages.map((message) => ({ message, ...readQueueMessage(message.body) }));
+  // Dead letters first: a message whose dead letters cannot be kept now is retried whole.
+  const retried = await keepUnreadable(
+    db,
+    read.filter((r) => r.letters.length > 0),
   );
-  await settle(whatsapp, (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))));
-  // Conversions are idempotent by (event, orderId) only when an order id is given; each is recorded once
-  // per message, acknowledged only after its own write.
-  for (const message of conversions) await settle([message], ([body]) => recordQueuedConversion(env, body));
-  for (const message of zones) await settle([message], ([body]) => fillZonesInTurns(env, body.workspaceId));
+  for (const { message, body } of read) {
+    if (retried.has(message)) continue;
+    if (!body) message.ack();
+    else if (body.type === "click") clicks.push({ message, body });
+    else if (body.type === "whatsapp") whatsapp.push({ message, body });
+    else if (body.type === "conversion") conversions.push({ message, body });
+    else zones.push({ message, body });
+  }
+  await settle(db, clicks, clickWriter(env));
+  await settle(db, whatsapp, whatsappWriter(env));
+  for (const conversion of conversions) await settle(db, [conversion], conversionWriter(env, db));
+  // Filling a zone's copy is repeatable and has the daily cron as a backstop: it is only ever retried.
+  for (const { message, body } of zones) {
+    try {
+      await fillZonesInTurns(env, body.workspaceId);
+      message.ack();
+    } catch (err) {
+      console.warn(JSON.stringify({ event: "zone_fill_failed", error: failure(err) }));
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+  }
+}
+
+type Issues = { path: PropertyKey[]; message: string }[];
+
+const describeIssues = (issues: Issues) =>
+  issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`)
+    .join("; ");
+
+const workspaceOf = (value: unknown): string | null => {
+  const id = (value as { workspaceId?: unknown } | null)?.workspaceId;
+  return typeof id === "string" ? id.slice(0, 64) : null;
+};
+
+/**
+ * A queue message checked against the schemas. Of a WhatsApp message, each event is checked on its
+ * own: the events that fail become dead letters of their own workspace, the rest are written.
+ */
+function readQueueMessage(raw: unknown): { body: QueueMessage | null; letters: DeadLetter[] } {
+  const parsed = QueueMessageSchema.safeParse(raw);
+  if (parsed.success) return { body: parsed.data, letters: [] };
+  const events = (raw as { type?: unknown; events?: { statuses?: unknown; inbound?: unknown } } | null)?.events;
+  if (
+    (raw as { type?: unknown } | null)?.type === "whatsapp" &&
+    Array.isArray(events?.statuses) &&
+    Array.isArray(events?.inbound)
+  ) {
+    const letters: DeadLetter[] = [];
+    const keep = <T>(items: unknown[], schema: z.ZodType<T>, kind: "status" | "inbound"): T[] =>
+      items.flatMap((item) => {
+        const event = schema.safeParse(item);
+        if (event.success) return [event.data];
+        letters.push({
+          workspaceId: workspaceOf(item),
+          kind,
+          reason: `Not a valid ${kind} (${describeIssues(event.error.issues)})`,
+          payload: item,
+        });
+        return [];
+      });
+    const statuses = keep(events.statuses, StoredStatusSchema, "status");
+    const inbound = keep(events.inbound, StoredInboundSchema, "inbound");
+    const empty = statuses.length === 0 && inbound.length === 0;
+    return { body: empty ? null : { type: "whatsapp", events: { statuses, inbound } }, letters };
+  }
+  return {
+    body: null,
+    letters: [
+      {
+        workspaceId: workspaceOf(raw) ?? workspaceOf((raw as { click?: unknown } | null)?.click),
+        kind: "queue_message",
+        reason: `Not a valid queue message (${describeIssues(parsed.error.issues)})`,
+        payload: raw,
+      },
+    ],
+  };
+}
+
+/**
+ * What fails validation can never be written: it is kept as dead letters at once. A message whose
+ * dead letters cannot be kept now is retried whole (its valid events are idempotent), so nothing of
+ * it is lost.
+ */
+async function keepUnreadable(
+  db: Db,
+  unreadable: { message: Message; letters: DeadLetter[] }[],
+): Promise<Set<Message>> {
+  const retried = new Set<Message>();
+  if (unreadable.length === 0) return retried;
+  try {
+    await insertDeadLetters(
+      db,
+      unreadable.flatMap((u) => u.letters),
+    );
+  } catch (err) {
+    console.warn(JSON.stringify({ event: "dead_letter_failed", error: failure(err) }));
+    for (const { message } of unreadable) {
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      retried.add(message);
+    }
+  }
+  return retried;
 }
 
 // A queue consumer may run for minutes, but a turn this long leaves room for the rest of the batch.
@@ -123,11 +246,4 @@ const FILL_TURN_MS = 20_000;
 export async function fillZonesInTurns(env: Env, workspaceId?: string): Promise<void> {
   const more = await fillRetentionZones(env.DB, { workspaceId, budgetMs: FILL_TURN_MS });
   if (more) await enqueue(env.EVENTS, [{ type: "retention-zones", workspaceId }]);
-}
-
-async function recordQueuedConversion(env: Env, body: Extract<QueueMessage, { type: "conversion" }>): Promise<void> {
-  const db = createDb(env.DB);
-  const workspace = await findWorkspace(db, body.workspaceId);
-  if (!workspace) return; // the workspace was deleted: nothing to attribute to
-  await recordConversion(env, db, workspace, body.request, body.source);
 }

@@ -20,6 +20,7 @@ describe("GET /api/v1/openapi.json", () => {
         "POST /api/v1/campaigns",
         "GET /api/v1/campaigns",
         "GET /api/v1/campaigns/{id}",
+        "GET /api/v1/dead-letters",
         "POST /api/v1/links",
         "POST /api/v1/links/bulk",
         "GET /api/v1/links",

@@ -35,9 +35,23 @@ describe("WriteCoalescer", () => {
       if (fail) throw new Error("D1 is down");
     };
     const results = await Promise.allSettled([1, 2, 3].map((i) => coalescer.add(i, write)));
-    expect(results.every((r) => r.status === "rejected")).toBe(true);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
     fail = false;
     await expect(coalescer.add(4, write)).resolves.toBeUndefined();
+  });
+
+  it("writes each item of a failed batch alone, so one bad item fails only its own caller", async () => {
+    const coalescer = new WriteCoalescer<number>({ maxItems: 10, pollMs: 1, staleAfterMs: 1000 });
+    const written: number[] = [];
+    const write = async (items: number[]) => {
+      await scheduler.wait(2);
+      if (items.includes(13)) throw new Error("malformed JSON");
+      written.push(...items);
+    };
+    const results = await Promise.allSettled([1, 2, 13, 4, 5].map((i) => coalescer.add(i, write)));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect((results[2] as PromiseRejectedResult).reason).toEqual(new Error("malformed JSON"));
+    expect(written.sort((a, b) => a - b)).toEqual([1, 2, 4, 5]);
   });
 
   it("writes an item itself when the batch's writer never finishes", async () => {

@@ -288,3 +288,24 @@ export const contactEvents = sqliteTable(
   },
   (t) => [index("contact_events_workspace_time").on(t.workspaceId, t.type, t.occurredAt)],
 );
+
+export type DeadLetterKind = "click" | "status" | "inbound" | "conversion" | "queue_message";
+
+/**
+ * Events that could never be written, each with the database's reason. They are kept apart so that
+ * they block no one else's events, and their own workspace can read them back.
+ */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    // Null when the event names no workspace (a queue message that could not be read at all).
+    workspaceId: text("workspace_id"),
+    kind: text("kind").$type<DeadLetterKind>().notNull(),
+    reason: text("reason").notNull(),
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("dead_letters_by_workspace").on(t.workspaceId, t.createdAt)],
+);
+export type DeadLetterRow = typeof deadLetters.$inferSelect;

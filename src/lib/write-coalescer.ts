@@ -7,6 +7,9 @@
  * another request created would tie them together, and the Workers runtime cancels such waits when
  * the creating request ends. Should a writer vanish mid-write, the waiters write their own items
  * after a timeout, which is why items must be safe to write twice.
+ *
+ * A failed batch never decides another request's fate: when a batch of several items fails, each
+ * request writes its own item again, alone, and only an item that fails on its own is rejected.
  */
 type Batch<T> = { items: T[]; state: "open" | "writing" | "written" | "failed"; error?: unknown };
 
@@ -18,7 +21,7 @@ export class WriteCoalescer<T> {
 
   constructor(private readonly options: CoalescerOptions) {}
 
-  /** Resolves once `item` is written (by this request or another), rejects with the write's error. */
+  /** Resolves once `item` is written (by this request or another), rejects with its own write's error. */
   async add(item: T, write: (items: T[]) => Promise<void>): Promise<void> {
     const batch = this.open ?? (this.open = { items: [], state: "open" });
     batch.items.push(item);
@@ -26,11 +29,17 @@ export class WriteCoalescer<T> {
     const giveUpAt = Date.now() + this.options.staleAfterMs;
 
     while (batch.state === "open" || batch.state === "writing") {
-      if (batch.state === "open" && !this.isWriting()) return this.writeBatch(batch, write);
+      if (batch.state === "open" && !this.isWriting()) {
+        await this.writeBatch(batch, write);
+        break;
+      }
       if (Date.now() > giveUpAt) return write([item]);
       await scheduler.wait(this.options.pollMs);
     }
-    if (batch.state === "failed") throw batch.error;
+    if (batch.state === "failed") {
+      if (batch.items.length === 1) throw batch.error;
+      await write([item]);
+    }
   }
 
   private isWriting(): boolean {
@@ -47,7 +56,6 @@ export class WriteCoalescer<T> {
     } catch (err) {
       batch.state = "failed";
       batch.error = err;
-      throw err;
     } finally {
       if (this.writingSince === startedAt) this.writingSince = null;
     }

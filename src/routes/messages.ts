@@ -7,7 +7,8 @@ import { createRouter } from "../lib/openapi";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
 import { IngestResult, MessageState, RegisterMessagesBody, RegisterMessagesResult } from "../schemas/messages";
-import { storeWhatsAppEvents, toStoredEvents } from "../whatsapp/ingest";
+import { storeWhatsAppEvents } from "../events/write";
+import { toStoredEvents } from "../whatsapp/ingest";
 import { deriveMessageState } from "../whatsapp/message-state";
 import { readWebhookEvents, WebhookBody } from "../whatsapp/webhook-body";
 

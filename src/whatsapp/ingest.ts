@@ -1,13 +1,5 @@
-import {
-  mergeEvents,
-  writeWhatsAppEvents,
-  type StoredInbound,
-  type StoredStatus,
-  type WhatsAppEvents,
-} from "../db/messages";
+import type { StoredInbound, StoredStatus, WhatsAppEvents } from "../db/messages";
 import { contactCountry, hashContact } from "../lib/contact";
-import { WriteCoalescer } from "../lib/write-coalescer";
-import { enqueue, type QueueMessage } from "../queue";
 import type { ParsedWebhook, WebhookContact } from "./webhook-body";
 
 /**
@@ -47,49 +39,4 @@ export async function toStoredEvents(
       contactHash: hashOf(contact),
     })),
   };
-}
-
-// Queue messages must stay under 128 KB; a large webhook body is split into several.
-const MAX_QUEUE_MESSAGE_BYTES = 100_000;
-
-function splitForQueue(events: WhatsAppEvents): QueueMessage[] {
-  const messages: QueueMessage[] = [];
-  let current: WhatsAppEvents = { statuses: [], inbound: [] };
-  let size = 0;
-  const push = <K extends keyof WhatsAppEvents>(kind: K, event: WhatsAppEvents[K][number]) => {
-    const bytes = JSON.stringify(event).length;
-    if (size + bytes > MAX_QUEUE_MESSAGE_BYTES && size > 0) {
-      messages.push({ type: "whatsapp", events: current });
-      current = { statuses: [], inbound: [] };
-      size = 0;
-    }
-    (current[kind] as WhatsAppEvents[K][number][]).push(event);
-    size += bytes;
-  };
-  for (const status of events.statuses) push("statuses", status);
-  for (const inbound of events.inbound) push("inbound", inbound);
-  if (size > 0) messages.push({ type: "whatsapp", events: current });
-  return messages;
-}
-
-// Webhooks that arrive together share one D1 batch: one local D1 write per request caps near 1,000/s.
-const eventWrites = new WriteCoalescer<WhatsAppEvents>({ maxItems: 64, pollMs: 1, staleAfterMs: 10_000 });
-
-/**
- * Stores the events durably: in D1, or, when D1 fails, in the events queue, which retries them.
- * Resolves only once one of the two holds them, so a webhook can be acknowledged after it.
- */
-export function storeWhatsAppEvents(env: Env, events: WhatsAppEvents): Promise<void> {
-  if (events.statuses.length === 0 && events.inbound.length === 0) return Promise.resolve();
-  return eventWrites.add(events, async (batches) => {
-    const merged = mergeEvents(batches);
-    try {
-      await writeWhatsAppEvents(env.DB, merged);
-    } catch (err) {
-      console.warn(
-        JSON.stringify({ event: "whatsapp_write_failed", statuses: merged.statuses.length, error: String(err) }),
-      );
-      await enqueue(env.EVENTS, splitForQueue(merged));
-    }
-  });
 }

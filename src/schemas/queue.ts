@@ -1,0 +1,85 @@
+import { z } from "@hono/zod-openapi";
+import type { ConversionRequest } from "../conversions/record";
+import type { ClickRecord } from "../db/clicks";
+import type { StoredInbound, StoredStatus } from "../db/messages";
+import { isBoundedJson, isStorableTime } from "../lib/event-bounds";
+
+// What travels through the events queue is checked again when it is consumed, against the same bounds
+// as at the boundary: a message written by an older version, or damaged, is refused, not stored.
+const text = (max: number) => z.string().max(max);
+const id = text(256);
+const hash = text(128);
+const time = z.number().refine((ms) => isStorableTime(ms, Date.now()), "Outside the storable time range");
+const boundedJson = <T extends z.ZodType>(schema: T) =>
+  schema.refine((value) => isBoundedJson(value), "Nested too deep or too large");
+
+export const ClickRecordSchema = z.object({
+  id: text(64),
+  workspaceId: text(64),
+  linkId: text(64),
+  campaignId: text(64).nullable(),
+  variant: text(64).nullable(),
+  messageId: id.nullable(),
+  contactHash: hash.nullable(),
+  kind: z.enum(["click", "preview", "bot"]),
+  visitorHash: hash.nullable(),
+  dedupSeconds: z.number().int().nonnegative(),
+  occurredAt: time,
+  country: text(8).nullable(),
+  deviceType: text(64).nullable(),
+  os: text(64).nullable(),
+  browser: text(64).nullable(),
+  referrerHost: text(256).nullable(),
+  userAgent: text(512).nullable(),
+}) satisfies z.ZodType<ClickRecord>;
+
+export const StoredStatusSchema = z.object({
+  workspaceId: text(64),
+  messageId: id,
+  status: z.enum(["sent", "delivered", "read", "failed"]),
+  at: time,
+  contactHash: hash.nullable(),
+  country: text(8).nullable(),
+  bizOpaque: text(512).nullable(),
+  errors: boundedJson(z.array(z.unknown())).nullable(),
+  pricing: boundedJson(z.record(z.string(), z.unknown())).nullable(),
+}) satisfies z.ZodType<StoredStatus>;
+
+export const StoredInboundSchema = z.object({
+  workspaceId: text(64),
+  id,
+  type: text(64),
+  at: time,
+  contactHash: hash.nullable(),
+  contextId: id.nullable(),
+}) satisfies z.ZodType<StoredInbound>;
+
+// A queued conversion comes from the beacon or the pixel, which carry no contact.
+const ConversionRequestSchema = z.object({
+  clickId: text(64).optional(),
+  event: text(40),
+  value: z.number().finite().nullable(),
+  valueMinor: z.number().int().nullable(),
+  currency: text(3).nullable(),
+  orderId: text(128).optional(),
+  occurredAt: time.optional(),
+  gaClientId: text(41).optional(),
+}) satisfies z.ZodType<ConversionRequest>;
+
+export const QueueMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("click"), click: ClickRecordSchema }),
+  z.object({
+    type: z.literal("whatsapp"),
+    events: z.object({ statuses: z.array(StoredStatusSchema), inbound: z.array(StoredInboundSchema) }),
+  }),
+  z.object({
+    type: z.literal("conversion"),
+    workspaceId: text(64),
+    request: ConversionRequestSchema,
+    source: z.enum(["beacon", "pixel"]),
+  }),
+  z.object({ type: z.literal("retention-zones"), workspaceId: text(64).optional() }),
+]);
+
+/** What travels through the events queue: work that must not be lost when D1 is unavailable. */
+export type QueueMessage = z.infer<typeof QueueMessageSchema>;

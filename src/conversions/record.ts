@@ -1,12 +1,12 @@
 import type { Db } from "../db/client";
 import { findClick, findLastClickOfContact, insertConversion, type Attribution } from "../db/conversions";
 import type { ConversionSource, WorkspaceSettings } from "../db/schema";
+import { DAY_MS, MINUTE_MS } from "../lib/calendar";
 import { hashContact } from "../lib/contact";
 import { newId } from "../lib/ids";
 
-const DAY_MS = 86_400_000;
 // A conversion reported a little before its click (clocks differ) still belongs to it.
-const CLOCK_SKEW_MS = 5 * 60_000;
+const CLOCK_SKEW_MS = 5 * MINUTE_MS;
 
 export type ConversionRequest = {
   clickId?: string;

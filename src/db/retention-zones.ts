@@ -1,6 +1,6 @@
 import { nanoid } from "nanoid";
+import { offsetSegments, QUARTER_MS } from "../lib/calendar";
 import { canonicalTimeZone } from "../lib/time-zone";
-import { offsetSegments } from "../reports/retention-periods";
 
 /**
  * Wall-clock copies of a workspace's retention rollups in its reporting time zone (see
@@ -8,7 +8,6 @@ import { offsetSegments } from "../reports/retention-periods";
  * the background, dropping an old copy, and finding the copy a report can read.
  */
 
-const QUARTER_MS = 900_000;
 // Offsets are written for these UTC years; the first row reaches back to the earliest time, the last
 // one forward for ever.
 const FIRST_YEAR = 1970;

@@ -1,9 +1,6 @@
 import { ApiError } from "../errors";
+import { QUARTER_MS, zonedTime } from "../lib/calendar";
 import { canonicalTimeZone } from "../lib/time-zone";
-
-export const QUARTER_MS = 15 * 60_000;
-export const HOUR_MS = 60 * 60_000;
-export const DAY_MS = 24 * HOUR_MS;
 
 /**
  * A report's time range, [from, to) in epoch ms. Both ends fall on a quarter hour: rollups are kept
@@ -26,74 +23,6 @@ export function checkTimeZone(timeZone: string): string {
   throw new ApiError("invalid_request", "Unknown time zone.", [
     { path: ["timezone"], message: "An IANA time zone such as Europe/Berlin or UTC" },
   ]);
-}
-
-type LocalParts = { year: number; month: number; day: number; hour: number; minute: number; weekday: number };
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-
-/** The wall-clock time in `timeZone`; weekday 0 is Monday. */
-export function localParts(ms: number, timeZone: string): LocalParts {
-  let format = formatters.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      weekday: "short",
-    });
-    formatters.set(timeZone, format);
-  }
-  const parts: Record<string, string> = {};
-  for (const part of format.formatToParts(ms)) parts[part.type] = part.value;
-  return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-    weekday: WEEKDAYS.indexOf(parts.weekday),
-  };
-}
-
-/** The instant at which the local wall-clock time is y-m-d h:00 in `timeZone` (the first, if repeated). */
-export function zonedTime(year: number, month: number, day: number, hour: number, timeZone: string): number {
-  const wall = Date.UTC(year, month - 1, day, hour);
-  let guess = wall;
-  // Two rounds settle the offset, also across a daylight-saving change.
-  for (let i = 0; i < 2; i++) {
-    const p = localParts(guess, timeZone);
-    const seen = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
-    guess += wall - seen;
-  }
-  return guess;
-}
-
-export type Period = "hour" | "day" | "week" | "month";
-
-/** The start of the local hour, day, week (Monday) or month that contains `ms`. */
-export function periodStart(ms: number, period: Period, timeZone: string): number {
-  const p = localParts(ms, timeZone);
-  if (period === "hour") return zonedTime(p.year, p.month, p.day, p.hour, timeZone);
-  if (period === "month") return zonedTime(p.year, p.month, 1, 0, timeZone);
-  const day = period === "week" ? p.day - p.weekday : p.day;
-  const utcDay = new Date(Date.UTC(p.year, p.month - 1, day));
-  return zonedTime(utcDay.getUTCFullYear(), utcDay.getUTCMonth() + 1, utcDay.getUTCDate(), 0, timeZone);
-}
-
-/** The start of the period after the one that starts at `start`. */
-export function nextPeriod(start: number, period: Period, timeZone: string): number {
-  const p = localParts(start, timeZone);
-  if (period === "hour") return start + HOUR_MS;
-  if (period === "month") return zonedTime(p.year, p.month + 1, 1, 0, timeZone);
-  const days = period === "week" ? 7 : 1;
-  const next = new Date(Date.UTC(p.year, p.month - 1, p.day + days));
-  return zonedTime(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), 0, timeZone);
 }
 
 /**
@@ -131,23 +60,6 @@ function toInstant(value: string, field: "from" | "to", timeZone: string, extraD
     ]);
   }
   return ms;
-}
-
-/** The range as whole UTC days plus the quarter hours before and after them, as rollup buckets. */
-export function rollupSpans(range: { from: number; to: number }) {
-  const q0 = range.from / QUARTER_MS;
-  const q1 = range.to / QUARTER_MS;
-  const d0 = Math.ceil(range.from / DAY_MS);
-  const d1 = Math.floor(range.to / DAY_MS);
-  if (d1 <= d0) return { days: null, quarters: [[q0, q1]] as [number, number][] };
-  const perDay = DAY_MS / QUARTER_MS;
-  return {
-    days: [d0, d1] as [number, number],
-    quarters: [
-      [q0, d0 * perDay],
-      [d1 * perDay, q1],
-    ].filter(([a, b]) => b > a) as [number, number][],
-  };
 }
 
 /** The filter every report applies, from its validated common parameters. */

@@ -1,20 +1,20 @@
-import { findZoneRollup } from "../db/retention-zones";
-import { ApiError } from "../errors";
-import type { ReportFilter } from "./range";
 import {
-  readStartSpan,
   readRolledUpCohorts,
+  readStartSpan,
   type CohortCount,
   type CohortQuery,
   type ReturnKind,
   type StartKind,
-} from "./retention-cohorts";
-import { periodIndex, periodStartAt, type RetentionPeriod } from "./retention-periods";
+} from "../db/reports/retention-cohorts";
+import { findZoneRollup } from "../db/retention-zones";
+import { ApiError } from "../errors";
+import { periodIndex, periodStartAt, toZonedIso } from "../lib/calendar";
+import type { ReportFilter } from "./range";
+import type { RetentionPeriod } from "./retention-periods";
 import { readZonedCohorts } from "./retention-zoned";
-import { toZonedIso } from "./series";
 
 export { retentionRate } from "./retention-rate";
-export type { ReturnKind, StartKind } from "./retention-cohorts";
+export type { ReturnKind, StartKind } from "../db/reports/retention-cohorts";
 export type { RetentionPeriod } from "./retention-periods";
 
 /** The rollups keep returns up to 59 periods after a cohort's own. */

@@ -1,8 +1,14 @@
+import { firstClickQuarter, sumClickBuckets } from "../db/reports/click-rollups";
+import { firstSendQuarter, sumSendBuckets, type SendMetric } from "../db/reports/send-series";
 import { ApiError } from "../errors";
-import { grainMs, type BucketSum } from "./bucket-ranges";
-import { DAY_MS, HOUR_MS, QUARTER_MS, localParts, nextPeriod, periodStart, type ReportRange } from "./range";
+import { DAY_MS, HOUR_MS, QUARTER_MS, nextPeriod, offsetAt, periodStart, weekdayOfDay } from "../lib/calendar";
+import { grainMs, type BucketRange, type BucketSum } from "../lib/rollup-buckets";
+import type { ReportFilter, ReportRange } from "./range";
 
 export type Interval = "hour" | "day" | "week";
+
+/** Sends (by the message's send time) come from the message rollups, the rest from the click rollups. */
+export type SeriesMetric = SendMetric | "clicks" | "conversions" | "revenue";
 
 export const MAX_POINTS = 5_000;
 
@@ -25,6 +31,28 @@ export function seriesPeriods(range: ReportRange, interval: Interval): SeriesPer
   return periods;
 }
 
+const isSendMetric = (metric: SeriesMetric): metric is SendMetric =>
+  metric === "sent" || metric === "delivered" || metric === "read";
+
+/** The metric summed per bucket of the ranges, leaving out empty buckets. */
+export function sumSeriesBuckets(d1: D1Database, filter: ReportFilter, metric: SeriesMetric, ranges: BucketRange[]) {
+  return isSendMetric(metric)
+    ? sumSendBuckets(d1, filter, metric, ranges)
+    : sumClickBuckets(d1, filter, metric, ranges);
+}
+
+/**
+ * The start of the first quarter hour in the filter's range that holds the metric's events (messages,
+ * clicks, or conversions for conversions and revenue), or null when there are none.
+ */
+export async function firstEventAt(d1: D1Database, filter: ReportFilter, metric: SeriesMetric) {
+  const [from, to] = [filter.from / QUARTER_MS, filter.to / QUARTER_MS];
+  const quarter = isSendMetric(metric)
+    ? await firstSendQuarter(d1, filter, from, to)
+    : await firstClickQuarter(d1, filter, metric === "clicks" ? "clicks" : "conversions", from, to);
+  return quarter === null ? null : quarter * QUARTER_MS;
+}
+
 /** Each bucket's sum added to the period holding it (the buckets were read from these periods' spans). */
 export function sumIntoPeriods(periods: SeriesPeriod[], sums: BucketSum[]): number[] {
   const values = periods.map(() => 0);
@@ -40,23 +68,6 @@ export function sumIntoPeriods(periods: SeriesPeriod[], sums: BucketSum[]): numb
     values[lo] += sum.value;
   }
   return values;
-}
-
-/** The offset of `timeZone` from UTC at `ms`, in ms. */
-function offsetAt(ms: number, timeZone: string): number {
-  const p = localParts(ms, timeZone);
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - (ms - (ms % 60_000));
-}
-
-/** An ISO time with the zone's offset at that moment (Z when it is zero), e.g. 2026-06-01T00:00:00.000+05:30. */
-export function toZonedIso(ms: number, timeZone: string): string {
-  const offset = offsetAt(ms, timeZone);
-  const wall = new Date(ms + offset).toISOString().slice(0, -1);
-  if (offset === 0) return `${wall}Z`;
-  const minutes = Math.abs(offset) / 60_000;
-  const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
-  const mm = String(minutes % 60).padStart(2, "0");
-  return `${wall}${offset < 0 ? "-" : "+"}${hh}:${mm}`;
 }
 
 export type HeatmapCell = { weekday: number; hour: number; value: number };
@@ -81,11 +92,10 @@ export function heatmapCells(sums: BucketSum[], timeZone: string): HeatmapCell[]
       dayOffsets.set(day, offset);
     }
     const local = at + (offset ?? offsetAt(at, timeZone));
-    // 1970-01-01 was a Thursday: weekday 3 when Monday is 0. Local times may be just below 0.
+    // Local times may be just below 0.
     const localDay = Math.floor(local / DAY_MS);
-    const weekday = (((localDay + 3) % 7) + 7) % 7;
     const hour = Math.floor((local - localDay * DAY_MS) / HOUR_MS);
-    cells[weekday * 24 + hour].value += sum.value;
+    cells[weekdayOfDay(localDay) * 24 + hour].value += sum.value;
   }
   return cells;
 }

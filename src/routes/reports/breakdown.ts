@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../lib/openapi";
+import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { BREAKDOWN_DIMENSIONS, BREAKDOWN_METRICS, queryBreakdown } from "../../reports/click-rollups";
 import { reportFilter } from "../../reports/range";
-import { respondReport } from "../../reports/respond";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { ReportQuery, reportResponse } from "../../schemas/reports";
+import { respondReport } from "./respond";
 
 export const breakdownRoutes = createRouter();
 

@@ -1,14 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { findCampaign } from "../../db/campaigns";
 import { ApiError } from "../../errors";
-import { createRouter } from "../../lib/openapi";
+import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { abVariants } from "../../reports/ab";
 import { funnelSteps, medianSeconds } from "../../reports/funnel";
 import { delayHistogram, EMPTY_TOTALS, GROUP_BY, sumMessages } from "../../reports/messages";
 import { reportFilter } from "../../reports/range";
-import { respondReport } from "../../reports/respond";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { AbReport, FunnelReport, ReportQuery, reportResponse, WindowParam } from "../../schemas/reports";
+import { respondReport } from "./respond";
 
 export const funnelRoutes = createRouter();
 
@@ -71,16 +72,14 @@ funnelRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const workspaceId = c.var.auth.workspace.id;
-    const campaign = await c.env.DB.prepare("SELECT variants FROM campaigns WHERE id = ?1 AND workspace_id = ?2")
-      .bind(query.campaignId, workspaceId)
-      .first<{ variants: string }>();
+    const campaign = await findCampaign(c.var.db, workspaceId, query.campaignId);
     if (!campaign) throw new ApiError("not_found", `No campaign ${query.campaignId} in this workspace.`);
     const filter = reportFilter(workspaceId, { ...query, campaignId: [query.campaignId], variant: undefined });
     const totals = await sumMessages(c.env.DB, filter, query.window, "variant");
     const body = {
       metric: query.metric,
       window: query.window,
-      variants: abVariants(JSON.parse(campaign.variants) as string[], totals, query.metric),
+      variants: abVariants(campaign.variants, totals, query.metric),
     };
     return respondReport(c, query.format, body, abTable, "ab");
   },

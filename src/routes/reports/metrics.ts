@@ -1,15 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../lib/openapi";
+import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { eventMetrics, responseTimes } from "../../reports/contact-events";
 import { dropOff, funnelSteps } from "../../reports/funnel";
 import { EMPTY_TOTALS, sumMessages } from "../../reports/messages";
 import { reportFilter } from "../../reports/range";
-import { respondReport } from "../../reports/respond";
 import { retentionRate } from "../../reports/retention";
 import { ratio } from "../../reports/stats";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { MetricsReport, ReportQuery, reportResponse, WindowParam } from "../../schemas/reports";
+import { respondReport } from "./respond";
 
 export const metricsRoutes = createRouter();
 

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, type ErrorIssue } from "../../errors";
-import { createRouter } from "../../lib/openapi";
+import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { reportFilter } from "../../reports/range";
-import { respondReport } from "../../reports/respond";
 import { MAX_PERIODS, retentionReport, type RetentionReport } from "../../reports/retention";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { ReportQuery, reportResponse } from "../../schemas/reports";
+import { respondReport } from "./respond";
 
 export const retentionRoutes = createRouter();
 

@@ -1,35 +1,36 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../lib/openapi";
+import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
-import { bucketRanges, type BucketRange } from "../../reports/bucket-ranges";
-import { firstClickEventAt, sumClickBuckets } from "../../reports/click-rollups";
-import { QUARTER_MS, reportFilter, type ReportFilter } from "../../reports/range";
-import { respondReport } from "../../reports/respond";
-import { firstSendAt, sumSendBuckets } from "../../reports/send-rollups";
-import { heatmapCells, seriesPeriods, sumIntoPeriods, toZonedIso, type Interval } from "../../reports/series";
+import { QUARTER_MS, toZonedIso } from "../../lib/calendar";
+import { bucketRanges, type BucketRange } from "../../lib/rollup-buckets";
+import { reportFilter } from "../../reports/range";
+import {
+  firstEventAt,
+  heatmapCells,
+  seriesPeriods,
+  sumIntoPeriods,
+  sumSeriesBuckets,
+  type Interval,
+  type SeriesMetric,
+} from "../../reports/series";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { ReportQuery, reportResponse } from "../../schemas/reports";
+import { respondReport } from "./respond";
 
 export const timeseriesRoutes = createRouter();
 
-const SERIES_METRICS = ["sent", "delivered", "read", "clicks", "conversions", "revenue"] as const;
-type SeriesMetric = (typeof SERIES_METRICS)[number];
-const HEATMAP_METRICS = ["read", "clicks"] as const;
+const SERIES_METRICS = [
+  "sent",
+  "delivered",
+  "read",
+  "clicks",
+  "conversions",
+  "revenue",
+] as const satisfies readonly SeriesMetric[];
+const HEATMAP_METRICS = ["read", "clicks"] as const satisfies readonly SeriesMetric[];
 const MICROS = 1_000_000;
 
 const common = { middleware: [requireApiKey("reports:read")], security: bearerSecurity, tags: ["Reports"] };
-
-function sumBuckets(d1: D1Database, filter: ReportFilter, metric: SeriesMetric, ranges: BucketRange[]) {
-  return metric === "sent" || metric === "delivered" || metric === "read"
-    ? sumSendBuckets(d1, filter, metric, ranges)
-    : sumClickBuckets(d1, filter, metric, ranges);
-}
-
-function firstEventAt(d1: D1Database, filter: ReportFilter, metric: SeriesMetric) {
-  return metric === "sent" || metric === "delivered" || metric === "read"
-    ? firstSendAt(d1, filter)
-    : firstClickEventAt(d1, filter, metric);
-}
 
 const TimeseriesReport = z
   .object({
@@ -79,7 +80,8 @@ timeseriesRoutes.openapi(
       range = { ...filter, from: first ?? filter.to };
     }
     const periods = range.from < range.to ? seriesPeriods(range, interval) : [];
-    const sums = periods.length > 0 ? await sumBuckets(c.env.DB, filter, query.metric, bucketRanges(periods)) : [];
+    const sums =
+      periods.length > 0 ? await sumSeriesBuckets(c.env.DB, filter, query.metric, bucketRanges(periods)) : [];
     const values = sumIntoPeriods(periods, sums);
     const points = periods.map((p, i) => ({
       start: toZonedIso(p.start, filter.timeZone),
@@ -130,7 +132,7 @@ timeseriesRoutes.openapi(
     const filter = reportFilter(c.var.auth.workspace.id, query);
     // Local hours need quarter-hour rows whatever the range.
     const ranges: BucketRange[] = [["q", filter.from / QUARTER_MS, filter.to / QUARTER_MS]];
-    const sums = await sumBuckets(c.env.DB, filter, query.metric, ranges);
+    const sums = await sumSeriesBuckets(c.env.DB, filter, query.metric, ranges);
     const body = { metric: query.metric, timezone: query.timezone, cells: heatmapCells(sums, filter.timeZone) };
     return respondReport(
       c,

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { toCsv } from "../lib/csv";
-import type { AppEnv } from "../types";
+import { toCsv } from "../../lib/csv";
+import type { AppEnv } from "../../types";
 
 export type CsvTable = { header: readonly string[]; rows: readonly (readonly unknown[])[] };
 

@@ -1,0 +1,115 @@
+import type { BucketRange } from "../../lib/rollup-buckets";
+import { rollupParams, rollupWhere, type RollupFilter } from "./rollup-filter";
+
+/** Windows for "clicked / converted within `window` of being sent": the columns the rollups keep. */
+export const WINDOWS = ["1h", "6h", "1d", "3d", "7d", "14d", "30d"] as const;
+export type RollupWindow = (typeof WINDOWS)[number];
+
+/** What message rollups can be grouped by, and the column that holds it. */
+const GROUP_COLUMN = {
+  variant: "variant",
+  campaign: "campaign_id",
+  country: "country",
+  device: "device",
+  category: "category",
+} as const;
+export type MessageGroup = keyof typeof GROUP_COLUMN;
+
+/** What the rollups know of the messages sent in a range (one group of them). */
+export type MessageTotals = {
+  key: string | null;
+  sent: number;
+  sentInferred: number;
+  delivered: number;
+  deliveredInferred: number;
+  read: number;
+  readInferred: number;
+  failed: number;
+  clicked: number;
+  converted: number;
+  replied: number;
+  billable: number;
+  revenueMicros: number;
+};
+
+const COLUMNS = [
+  "key",
+  "sent",
+  "sent_inferred",
+  "delivered",
+  "delivered_inferred",
+  "read",
+  "read_inferred",
+  "failed",
+  "clicked_w",
+  "converted_w",
+  "replied",
+  "billable",
+  "revenue_micros",
+];
+
+/**
+ * Quarter hours of messages are read from the 't' grain, which keys them by campaign and variant
+ * only: its rows do not multiply with countries, devices and categories (see migrations/0010).
+ */
+export function seriesRanges(ranges: BucketRange[]): unknown[] {
+  return ranges.map(([grain, from, to]) => [grain === "q" ? "t" : grain, from, to]);
+}
+
+/** Sums of the message rollups over the buckets, per group (or one row for everything). */
+export async function sumMessageRollups(
+  d1: D1Database,
+  filter: RollupFilter,
+  ranges: BucketRange[],
+  window: RollupWindow,
+  groupBy?: MessageGroup,
+): Promise<MessageTotals[]> {
+  const key = groupBy ? `r.${GROUP_COLUMN[groupBy]}` : "''";
+  // The edges of the range come from quarter-hour rows; only a group by a message's country, device
+  // or category needs those that carry them.
+  const needsDimensions = groupBy === "country" || groupBy === "device" || groupBy === "category";
+  const sums = COLUMNS.slice(1)
+    .map((c) => `COALESCE(SUM(r.${c.endsWith("_w") ? `${c.slice(0, -2)}_${window}` : c}), 0) AS ${c}`)
+    .join(", ");
+  const { results } = await d1
+    .prepare(
+      `SELECT ${key} AS key, ${sums} FROM json_each(?2) AS s CROSS JOIN message_rollups AS r
+       WHERE ${rollupWhere("r")} GROUP BY 1 HAVING SUM(r.sent) > 0 OR key = '' ORDER BY 1`,
+    )
+    .bind(...rollupParams(filter, needsDimensions ? ranges : seriesRanges(ranges)))
+    .all<Record<string, number | string>>();
+  return results.map((r) => ({
+    key: r.key === "" ? null : String(r.key),
+    sent: Number(r.sent),
+    sentInferred: Number(r.sent_inferred),
+    delivered: Number(r.delivered),
+    deliveredInferred: Number(r.delivered_inferred),
+    read: Number(r.read),
+    readInferred: Number(r.read_inferred),
+    failed: Number(r.failed),
+    clicked: Number(r.clicked_w),
+    converted: Number(r.converted_w),
+    replied: Number(r.replied),
+    billable: Number(r.billable),
+    revenueMicros: Number(r.revenue_micros),
+  }));
+}
+
+export type DelayRow = { step: "click" | "convert"; delay_bucket: number; messages: number };
+
+/** How many messages took how long to click and to convert, per step and log bucket, ascending. */
+export async function sumMessageDelays(
+  d1: D1Database,
+  filter: RollupFilter,
+  ranges: BucketRange[],
+): Promise<DelayRow[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT r.step AS step, r.delay_bucket AS delay_bucket, SUM(r.messages) AS messages
+       FROM json_each(?2) AS s CROSS JOIN message_delays AS r
+       WHERE ${rollupWhere("r")} GROUP BY 1, 2 HAVING SUM(r.messages) > 0 ORDER BY 1, 2`,
+    )
+    .bind(...rollupParams(filter, ranges))
+    .all<DelayRow>();
+  return results;
+}

@@ -71,6 +71,21 @@ export async function findLinkByCode(db: Db, workspaceId: string, code: string):
   return row ?? null;
 }
 
+/** Applies `changes` to the workspace's link with this code; null when there is none. */
+export async function updateLinkByCode(
+  db: Db,
+  workspaceId: string,
+  code: string,
+  changes: Partial<NewLink>,
+): Promise<LinkRow | null> {
+  const [row] = await db
+    .update(links)
+    .set({ ...changes, updatedAt: Date.now() })
+    .where(and(eq(links.code, code), eq(links.workspaceId, workspaceId)))
+    .returning();
+  return row ?? null;
+}
+
 export function listLinks(db: Db, query: { workspaceId: string; campaignId?: string; cursor?: string; limit: number }) {
   const filter = and(
     eq(links.workspaceId, query.workspaceId),

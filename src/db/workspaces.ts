@@ -2,8 +2,8 @@ import { eq } from "drizzle-orm";
 import { decryptJson, encryptJson } from "../lib/crypto";
 import { toIso } from "../schemas/common";
 import type { SettingsInput } from "../schemas/workspaces";
-import type { Db } from "./client";
-import { workspaces, type WorkspaceRow, type WorkspaceSecrets, type WorkspaceSettings } from "./schema";
+import { toStatement, type Db } from "./client";
+import { apiKeys, workspaces, type WorkspaceRow, type WorkspaceSecrets, type WorkspaceSettings } from "./schema";
 
 export const defaultSettings: WorkspaceSettings = {
   clickIdParam: "wa_cid",
@@ -14,6 +14,16 @@ export const defaultSettings: WorkspaceSettings = {
   timezone: "UTC",
   ga4MeasurementId: null,
 };
+
+/** Settings added later are missing from older workspaces' rows until they are changed. */
+export function withDefaultSettings(settings: Partial<WorkspaceSettings>): WorkspaceSettings {
+  return { ...defaultSettings, ...settings };
+}
+
+/** A workspace row's settings column, as raw SQL reads it. */
+export function parseSettings(json: string): WorkspaceSettings {
+  return withDefaultSettings(JSON.parse(json) as Partial<WorkspaceSettings>);
+}
 
 export async function readSecrets(dataKey: string, row: Pick<WorkspaceRow, "secrets">): Promise<WorkspaceSecrets> {
   return row.secrets ? decryptJson<WorkspaceSecrets>(dataKey, row.secrets) : {};
@@ -26,7 +36,7 @@ export async function mergeSettings(
   patch: SettingsInput,
 ): Promise<Pick<WorkspaceRow, "settings" | "secrets">> {
   const { whatsapp, ga4, ...plain } = patch;
-  const settings: WorkspaceSettings = { ...defaultSettings, ...current.settings, ...plain };
+  const settings: WorkspaceSettings = { ...withDefaultSettings(current.settings), ...plain };
   const secrets = await readSecrets(dataKey, current);
   if (whatsapp === null) {
     delete secrets.whatsappAppSecret;
@@ -49,8 +59,7 @@ export async function mergeSettings(
 /** The public view of a workspace: secrets appear only as whether they are set. */
 export async function serializeWorkspace(dataKey: string, row: WorkspaceRow) {
   const secrets = await readSecrets(dataKey, row);
-  // Settings added later are missing from older workspaces' rows until they are changed.
-  const { ga4MeasurementId, ...settings } = { ...defaultSettings, ...row.settings };
+  const { ga4MeasurementId, ...settings } = withDefaultSettings(row.settings);
   return {
     id: row.id,
     name: row.name,
@@ -71,7 +80,30 @@ export async function serializeWorkspace(dataKey: string, row: WorkspaceRow) {
   };
 }
 
-export async function findWorkspace(db: Db, id: string) {
+export async function findWorkspace(db: Db, id: string): Promise<WorkspaceRow | null> {
   const [row] = await db.select().from(workspaces).where(eq(workspaces.id, id)).limit(1);
-  return row ?? null;
+  return row ? { ...row, settings: withDefaultSettings(row.settings) } : null;
+}
+
+/** The statements that create a workspace with its first API key, to batch with others. */
+export function insertWorkspaceStatements(
+  d1: D1Database,
+  db: Db,
+  workspace: WorkspaceRow,
+  firstKey: typeof apiKeys.$inferInsert,
+): D1PreparedStatement[] {
+  return [
+    toStatement(d1, db.insert(workspaces).values(workspace)),
+    toStatement(d1, db.insert(apiKeys).values(firstKey)),
+  ];
+}
+
+/** The statement that renames a workspace or stores its merged settings, to batch with others. */
+export function updateWorkspaceStatement(
+  d1: D1Database,
+  db: Db,
+  id: string,
+  changes: Pick<WorkspaceRow, "name" | "settings" | "secrets">,
+): D1PreparedStatement {
+  return toStatement(d1, db.update(workspaces).set(changes).where(eq(workspaces.id, id)));
 }

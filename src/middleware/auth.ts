@@ -1,6 +1,6 @@
-import { and, eq, isNull } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
-import { apiKeys, workspaces, type ApiScope } from "../db/schema";
+import { findActiveApiKey, markApiKeyUsed } from "../db/api-key-auth";
+import type { ApiScope } from "../db/schema";
 import { ApiError } from "../errors";
 import { secretsEqual, sha256Hex } from "../lib/crypto";
 import type { AppEnv } from "../types";
@@ -18,12 +18,7 @@ export function requireApiKey(...scopes: [ApiScope, ...ApiScope[]]) {
     const token = bearerToken(c.req.header("authorization"));
     if (!token) throw new ApiError("unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
     const keyHash = await sha256Hex(token);
-    const [row] = await c.var.db
-      .select({ key: apiKeys, workspace: workspaces })
-      .from(apiKeys)
-      .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
-      .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
-      .limit(1);
+    const row = await findActiveApiKey(c.var.db, keyHash);
     // The index lookup is by hash; the final comparison is constant-time all the same.
     if (!row || !(await secretsEqual(row.key.keyHash, keyHash))) {
       throw new ApiError("unauthorized", "The API key is invalid or revoked.");
@@ -34,14 +29,7 @@ export function requireApiKey(...scopes: [ApiScope, ...ApiScope[]]) {
     const now = Date.now();
     if (!row.key.lastUsedAt || now - row.key.lastUsedAt > LAST_USED_RESOLUTION_MS) {
       c.executionCtx.waitUntil(
-        c.var.db
-          .update(apiKeys)
-          .set({ lastUsedAt: now })
-          .where(eq(apiKeys.id, row.key.id))
-          .then(
-            () => undefined,
-            (err) => console.error("last_used_at update failed", err),
-          ),
+        markApiKeyUsed(c.var.db, row.key.id, now).catch((err) => console.error("last_used_at update failed", err)),
       );
     }
     c.set("auth", { workspace: row.workspace, apiKeyId: row.key.id, scopes: row.key.scopes });

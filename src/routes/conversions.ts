@@ -1,10 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { recordConversion } from "../conversions/record";
+import { findCampaignIds } from "../db/campaign-ids";
 import { insertContactEvents } from "../db/contact-events";
 import { ApiError } from "../errors";
 import { hashContact } from "../lib/contact";
 import { newId } from "../lib/ids";
-import { createRouter } from "../lib/openapi";
+import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
 import { ContactEventsBody, ContactEventsResult, ConversionBody, ConversionResult } from "../schemas/conversions";
@@ -45,12 +46,7 @@ conversionRoutes.openapi(
     const workspace = c.var.auth.workspace;
     const campaignIds = [...new Set(events.map((e) => e.campaignId).filter((id): id is string => !!id))];
     if (campaignIds.length > 0) {
-      const { results } = await c.env.DB.prepare(
-        "SELECT id FROM campaigns WHERE workspace_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-      )
-        .bind(workspace.id, JSON.stringify(campaignIds))
-        .all<{ id: string }>();
-      const known = new Set(results.map((r) => r.id));
+      const known = await findCampaignIds(c.env.DB, workspace.id, campaignIds);
       const issues = events.flatMap((e, i) =>
         e.campaignId && !known.has(e.campaignId)
           ? [{ path: ["events", i, "campaignId"], message: "No such campaign in this workspace" }]

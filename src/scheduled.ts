@@ -1,31 +1,22 @@
-import type { WorkspaceSettings } from "./db/schema";
+import { deleteClicksBefore } from "./db/housekeeping";
+import { listWorkspaceSettings } from "./db/workspace-settings";
+import { DAY_MS } from "./lib/calendar";
 import { fillZonesInTurns } from "./queue";
 
-const DAY_MS = 86_400_000;
 const DELETE_CHUNK = 5_000;
 
 /**
  * Daily housekeeping: raw visit rows older than each workspace's `retentionDays` are deleted in
- * bounded chunks (one large DELETE could exceed D1's per-query time limit). Link counters stay.
+ * bounded chunks. Link counters stay.
  */
 export async function purgeExpiredEvents(env: Env, now: number): Promise<number> {
-  const { results } = await env.DB.prepare("SELECT id, settings FROM workspaces").all<{
-    id: string;
-    settings: string;
-  }>();
   let deleted = 0;
-  for (const workspace of results) {
-    const { retentionDays } = JSON.parse(workspace.settings) as WorkspaceSettings;
-    const cutoff = now - retentionDays * DAY_MS;
+  for (const workspace of await listWorkspaceSettings(env.DB)) {
+    const cutoff = now - workspace.settings.retentionDays * DAY_MS;
     for (;;) {
-      const { meta } = await env.DB.prepare(
-        `DELETE FROM clicks WHERE rowid IN (
-           SELECT rowid FROM clicks WHERE workspace_id = ?1 AND occurred_at < ?2 LIMIT ?3)`,
-      )
-        .bind(workspace.id, cutoff, DELETE_CHUNK)
-        .run();
-      deleted += meta.changes;
-      if (meta.changes < DELETE_CHUNK) break;
+      const changes = await deleteClicksBefore(env.DB, workspace.id, cutoff, DELETE_CHUNK);
+      deleted += changes;
+      if (changes < DELETE_CHUNK) break;
     }
   }
   return deleted;

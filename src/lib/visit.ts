@@ -1,15 +1,22 @@
-import type { ClickRecord } from "../db/clicks";
-import type { RedirectTarget } from "../db/redirect-targets";
-import type { ClickKind } from "../db/schema";
 import { hmacSha256Hex } from "./crypto";
-import { classifyUserAgent, describeUserAgent } from "./user-agent";
+import { classifyUserAgent, describeUserAgent, type UserAgentDetails } from "./user-agent";
+
+/** What a request to a short link says about its visitor (the redirect reads it from the headers). */
+export type VisitRequest = {
+  userAgent: string | null;
+  /** `Sec-Purpose` or `Purpose`: browsers that prefetch or prerender a link say so. */
+  purpose: string | null;
+  ip: string;
+  referrer: string | null;
+};
+
+export type VisitKind = "click" | "preview" | "bot";
 
 /** Human click, link preview or other bot: decided once, before anything is recorded. */
-export function classifyVisit(headers: Headers): ClickKind {
-  // Browsers that prefetch or prerender a link announce it; that is not a click yet.
-  const purpose = headers.get("sec-purpose") ?? headers.get("purpose") ?? "";
-  if (/prefetch|prerender/i.test(purpose)) return "preview";
-  const kind = classifyUserAgent(headers.get("user-agent"));
+export function classifyVisit(request: Pick<VisitRequest, "userAgent" | "purpose">): VisitKind {
+  // A prefetch or prerender is not a click yet.
+  if (/prefetch|prerender/i.test(request.purpose ?? "")) return "preview";
+  const kind = classifyUserAgent(request.userAgent);
   return kind === "human" ? "click" : kind;
 }
 
@@ -32,35 +39,19 @@ async function visitorHash(pepper: string, ip: string, userAgent: string, at: nu
   return hmacSha256Hex(salt, `${ip}\n${userAgent}`);
 }
 
-export type Visit = {
-  id: string;
-  kind: ClickKind;
-  at: number;
-  headers: Headers;
-  country: string | null;
+export type VisitorDetails = UserAgentDetails & {
+  visitorHash: string;
+  referrerHost: string | null;
+  userAgent: string | null;
 };
 
-export async function buildClickRecord(pepper: string, target: RedirectTarget, visit: Visit): Promise<ClickRecord> {
-  const userAgent = visit.headers.get("user-agent");
-  const ip = visit.headers.get("cf-connecting-ip") ?? visit.headers.get("x-real-ip") ?? "";
-  const details = describeUserAgent(userAgent);
+/** What is kept of the visitor of a visit at `at`: a daily hash instead of the IP, the referrer's host only. */
+export async function describeVisitor(pepper: string, request: VisitRequest, at: number): Promise<VisitorDetails> {
+  const { userAgent } = request;
   return {
-    id: visit.id,
-    workspaceId: target.workspaceId,
-    linkId: target.linkId,
-    campaignId: target.campaignId,
-    variant: target.variant,
-    messageId: target.messageId,
-    contactHash: target.contactHash,
-    kind: visit.kind,
-    visitorHash: await visitorHash(pepper, ip, userAgent ?? "", visit.at),
-    dedupSeconds: target.clickDedupSeconds,
-    occurredAt: visit.at,
-    country: visit.country,
-    deviceType: details.deviceType,
-    os: details.os,
-    browser: details.browser,
-    referrerHost: referrerHost(visit.headers.get("referer")),
+    ...describeUserAgent(userAgent),
+    visitorHash: await visitorHash(pepper, request.ip, userAgent ?? "", at),
+    referrerHost: referrerHost(request.referrer),
     userAgent: userAgent ? userAgent.slice(0, 512) : null,
   };
 }

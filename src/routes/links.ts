@@ -1,13 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { findCampaign, variantIssue } from "../db/campaigns";
-import { findLinkByCode, insertLinks, listLinks, newLinkRow, serializeLink, type NewLink } from "../db/links";
-import { links } from "../db/schema";
+import {
+  findLinkByCode,
+  insertLinks,
+  listLinks,
+  newLinkRow,
+  serializeLink,
+  updateLinkByCode,
+  type NewLink,
+} from "../db/links";
 import { ApiError, type ErrorIssue } from "../errors";
 import { hashContact } from "../lib/contact";
-import { forgetRedirectTarget } from "../lib/link-cache";
-import { createRouter } from "../lib/openapi";
+import { forgetRedirectTarget } from "../db/link-cache";
+import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
 import {
@@ -152,11 +158,7 @@ linkRoutes.openapi(
 );
 
 async function updateLink(db: Db, workspaceId: string, code: string, changes: Partial<NewLink>) {
-  const [row] = await db
-    .update(links)
-    .set({ ...changes, updatedAt: Date.now() })
-    .where(and(eq(links.code, code), eq(links.workspaceId, workspaceId)))
-    .returning();
+  const row = await updateLinkByCode(db, workspaceId, code, changes);
   if (!row) throw new ApiError("not_found", `No link ${code} in this workspace.`);
   await forgetRedirectTarget(code);
   return row;

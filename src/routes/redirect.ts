@@ -1,9 +1,13 @@
 import { Hono, type Context } from "hono";
+import type { ClickRecord } from "../db/clicks";
+import { getRedirectTarget } from "../db/link-cache";
+import type { RedirectTarget } from "../db/redirect-targets";
+import { readWorkspaceSettings } from "../db/workspace-settings";
+import { defaultSettings } from "../db/workspaces";
 import { errorBody } from "../errors";
 import { buildRedirectUrl } from "../lib/destination";
 import { newClickId } from "../lib/ids";
-import { getRedirectTarget } from "../lib/link-cache";
-import { buildClickRecord, classifyVisit } from "../lib/visit";
+import { classifyVisit, describeVisitor, type VisitKind, type VisitRequest } from "../lib/visit";
 import { recordClick } from "../queue";
 import type { AppEnv } from "../types";
 
@@ -24,6 +28,40 @@ function unavailable(c: Context<AppEnv>, status: 404 | 410, message: string) {
   });
 }
 
+function visitRequest(headers: Headers): VisitRequest {
+  return {
+    userAgent: headers.get("user-agent"),
+    purpose: headers.get("sec-purpose") ?? headers.get("purpose"),
+    ip: headers.get("cf-connecting-ip") ?? headers.get("x-real-ip") ?? "",
+    referrer: headers.get("referer"),
+  };
+}
+
+type Visit = { id: string; kind: VisitKind; at: number; request: VisitRequest; country: string | null };
+
+/** The click as recorded: the link's campaign and contact, what is kept of the visitor, the dedup window. */
+async function buildClickRecord(
+  pepper: string,
+  target: RedirectTarget,
+  dedupSeconds: number,
+  visit: Visit,
+): Promise<ClickRecord> {
+  return {
+    id: visit.id,
+    workspaceId: target.workspaceId,
+    linkId: target.linkId,
+    campaignId: target.campaignId,
+    variant: target.variant,
+    messageId: target.messageId,
+    contactHash: target.contactHash,
+    kind: visit.kind,
+    dedupSeconds,
+    occurredAt: visit.at,
+    country: visit.country,
+    ...(await describeVisitor(pepper, visit.request, visit.at)),
+  };
+}
+
 // Serves GET and HEAD. The response is built from cached link data; the visit is recorded after it.
 redirectRoutes.get("/:code{[A-Za-z0-9_-]{4,64}}", async (c) => {
   const code = c.req.param("code");
@@ -34,14 +72,16 @@ redirectRoutes.get("/:code{[A-Za-z0-9_-]{4,64}}", async (c) => {
     return unavailable(c, 410, "This link has been disabled or has expired.");
   }
 
-  const headers = c.req.raw.headers;
-  const kind = classifyVisit(headers);
+  const workspace = await readWorkspaceSettings(c.env.DB, target.workspaceId);
+  const { clickIdParam, clickDedupSeconds } = workspace?.settings ?? defaultSettings;
+  const request = visitRequest(c.req.raw.headers);
+  const kind = classifyVisit(request);
   const clickId = newClickId();
   const location = buildRedirectUrl({
     destination: target.url,
     utm: target.utm,
     requestQuery: new URL(c.req.url).searchParams,
-    clickIdParam: target.clickIdParam,
+    clickIdParam,
     // Only human clicks carry a click id that a conversion can later be attributed to.
     clickId: kind === "click" ? clickId : null,
   });
@@ -49,7 +89,7 @@ redirectRoutes.get("/:code{[A-Za-z0-9_-]{4,64}}", async (c) => {
   if (c.req.method === "GET") {
     const country = (c.req.raw.cf?.country as string | undefined) ?? null;
     c.executionCtx.waitUntil(
-      buildClickRecord(c.env.PII_PEPPER, target, { id: clickId, kind, at, headers, country })
+      buildClickRecord(c.env.PII_PEPPER, target, clickDedupSeconds, { id: clickId, kind, at, request, country })
         .then((click) => recordClick(c.env, click))
         .catch((err) => console.error(JSON.stringify({ event: "visit_not_recorded", code, error: String(err) }))),
     );

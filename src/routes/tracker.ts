@@ -2,11 +2,11 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { recordConversion, type ConversionRequest } from "../conversions/record";
 import { createDb } from "../db/client";
+import { readWorkspaceSettingsByPublishableKey, type CachedWorkspace } from "../db/workspace-settings";
 import { ApiError, type ErrorCode, type ErrorIssue } from "../errors";
-import { toIssues } from "../lib/openapi";
+import { toIssues } from "../middleware/validation";
 import { conversionFields, withMoney } from "../schemas/conversions";
 import { SNIPPET_SOURCE } from "../tracker/snippet";
-import { findWorkspaceByPublishableKey, type TrackerWorkspace } from "../tracker/workspaces";
 import type { AppEnv } from "../types";
 import type { QueueMessage } from "../queue";
 
@@ -52,7 +52,7 @@ trackerRoutes.get("/s.js", async (c) => {
 /** Records a conversion; if D1 fails it goes to the events queue, which retries it. */
 async function recordOrQueue(
   env: Env,
-  workspace: TrackerWorkspace,
+  workspace: CachedWorkspace,
   received: ConversionRequest,
   source: "beacon" | "pixel",
 ) {
@@ -73,7 +73,7 @@ function corsHeaders(origin: string): Record<string, string> {
 /** The workspace of the publishable key, and whether the calling page's origin may use it. */
 async function beaconWorkspace(c: Context<AppEnv>) {
   const key = c.req.query("k");
-  const workspace = key ? await findWorkspaceByPublishableKey(c.env, key) : null;
+  const workspace = key ? await readWorkspaceSettingsByPublishableKey(c.env.DB, key) : null;
   if (!workspace) throw new ApiError("unauthorized", "Unknown publishable key (?k=).");
   const origin = c.req.header("origin");
   if (origin && !workspace.settings.allowedOrigins.includes(origin)) {
@@ -130,7 +130,7 @@ trackerRoutes.get("/p.gif", async (c) => {
   if (query.success) {
     const { k, cid, e, v, c: currency, o } = query.data;
     const body = BeaconBody.safeParse({ clickId: cid, event: e, value: v, currency, orderId: o });
-    const workspace = body.success ? await findWorkspaceByPublishableKey(c.env, k) : null;
+    const workspace = body.success ? await readWorkspaceSettingsByPublishableKey(c.env.DB, k) : null;
     if (body.success && workspace) {
       c.executionCtx.waitUntil(
         recordOrQueue(c.env, workspace, body.data, "pixel").catch((err) =>

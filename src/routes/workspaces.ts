@@ -1,15 +1,16 @@
 import { createRoute } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { apiKeys, workspaces } from "../db/schema";
-import { toStatement } from "../db/client";
 import { trackRetentionZone } from "../db/retention-zones";
-import { defaultSettings, mergeSettings, serializeWorkspace } from "../db/workspaces";
+import { forgetWorkspaceSettings } from "../db/workspace-settings";
+import {
+  defaultSettings,
+  insertWorkspaceStatements,
+  mergeSettings,
+  serializeWorkspace,
+  updateWorkspaceStatement,
+} from "../db/workspaces";
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
-import { forgetWorkspaceTargets } from "../lib/link-cache";
-import { forgetTrackerWorkspace } from "../tracker/workspaces";
-import { forgetWebhookSecrets } from "../whatsapp/webhook-secrets";
-import { createRouter } from "../lib/openapi";
+import { createRouter } from "../middleware/validation";
 import { requireAdminToken, requireApiKey } from "../middleware/auth";
 import { enqueue } from "../queue";
 import { apiKeyHint } from "../db/api-keys";
@@ -49,21 +50,17 @@ workspaceRoutes.openapi(
       secrets,
       createdAt: now,
     };
-    const { db } = c.var;
+    const firstKey = {
+      id: newId("key"),
+      workspaceId: workspace.id,
+      name: "Default admin key",
+      scopes: ["admin" as const],
+      keyHash: await sha256Hex(key),
+      hint: apiKeyHint(key),
+      createdAt: now,
+    };
     await c.env.DB.batch([
-      toStatement(c.env.DB, db.insert(workspaces).values(workspace)),
-      toStatement(
-        c.env.DB,
-        db.insert(apiKeys).values({
-          id: newId("key"),
-          workspaceId: workspace.id,
-          name: "Default admin key",
-          scopes: ["admin"],
-          keyHash: await sha256Hex(key),
-          hint: apiKeyHint(key),
-          createdAt: now,
-        }),
-      ),
+      ...insertWorkspaceStatements(c.env.DB, c.var.db, workspace, firstKey),
       ...(await trackRetentionZone(c.env.DB, workspace.id, settings.timezone, true)),
     ]);
     return c.json({ ...(await serializeWorkspace(c.env.DATA_KEY, workspace)), apiKey: key }, 201);
@@ -101,20 +98,16 @@ workspaceRoutes.openapi(
     const updated = { ...current, ...merged, ...(body.name ? { name: body.name } : {}) };
     const zone = body.settings?.timezone;
     await c.env.DB.batch([
-      toStatement(
-        c.env.DB,
-        c.var.db
-          .update(workspaces)
-          .set({ name: updated.name, settings: updated.settings, secrets: updated.secrets })
-          .where(eq(workspaces.id, current.id)),
-      ),
+      updateWorkspaceStatement(c.env.DB, c.var.db, current.id, {
+        name: updated.name,
+        settings: updated.settings,
+        secrets: updated.secrets,
+      }),
       ...(zone ? await trackRetentionZone(c.env.DB, current.id, zone) : []),
     ]);
     // A lost message only delays the copy: the daily cron picks it up.
     if (zone) c.executionCtx.waitUntil(enqueue(c.env.EVENTS, [{ type: "retention-zones", workspaceId: current.id }]));
-    forgetWorkspaceTargets(current.id);
-    forgetWebhookSecrets(current.id);
-    forgetTrackerWorkspace(current.id);
+    forgetWorkspaceSettings(current.id);
     return c.json(await serializeWorkspace(c.env.DATA_KEY, updated), 200);
   },
 );

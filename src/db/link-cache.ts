@@ -1,5 +1,5 @@
-import { loadRedirectTarget, type RedirectTarget } from "../db/redirect-targets";
-import { TtlCache } from "./ttl-cache";
+import { TtlCache } from "../lib/ttl-cache";
+import { loadRedirectTarget, type RedirectTarget } from "./redirect-targets";
 
 // Two layers in front of D1: this isolate's memory, then the colo's Cache API. A change to a link
 // clears both here; other isolates and colos see it when their entry expires.
@@ -54,9 +54,4 @@ export async function getRedirectTarget(
 export async function forgetRedirectTarget(code: string): Promise<void> {
   memory.delete(code);
   await caches.default.delete(edgeKey(code)).catch(() => false);
-}
-
-/** Workspace settings (click id parameter, dedup window) are part of every cached target. */
-export function forgetWorkspaceTargets(workspaceId: string): void {
-  memory.deleteWhere((target) => target?.workspaceId === workspaceId);
 }

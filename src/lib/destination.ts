@@ -1,5 +1,3 @@
-import type { Utm } from "../db/schema";
-
 export const MAX_URL_LENGTH = 2048;
 
 export type DestinationCheck = { ok: true; url: string } | { ok: false; reason: string };
@@ -23,7 +21,8 @@ export function normalizeDestination(input: string): DestinationCheck {
 
 export type RedirectParams = {
   destination: string;
-  utm: Utm | null;
+  /** UTM tags by name without the `utm_` prefix (`{ source: "whatsapp" }`). */
+  utm: Readonly<Record<string, string | undefined>> | null;
   requestQuery: URLSearchParams;
   clickIdParam: string;
   clickId: string | null;

@@ -1,26 +1,17 @@
 // Report latency at two dataset sizes, 100k and 1M messages of one campaign, and how it grows.
-// One wrangler dev serves a bundle of bench/worker.ts on 127.0.0.1 with a fresh local D1. The dataset is
+// Miniflare serves a bundle of bench/worker.ts on 127.0.0.1 with a fresh local D1 (bench/server.mjs). The dataset is
 // written inside the Worker by bench/seed.ts (POST /__bench/seed): bulk INSERT … SELECT into the raw
 // tables, exactly the rows the write paths store, so that the migrations' triggers build every rollup.
 // The workspace, campaigns, links and keys are made through the API. After the 100k dataset is measured
 // it is grown to 1M (same shape) and measured again. Every report answer is checked against the data.
 // Run: npm run bench:reports (BENCH_REPORT_SIZES=10000,100000 for a quick try at other sizes).
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import {
-  api,
-  removeAtExit,
-  ROOT,
-  runBench,
-  serveBenchWorker,
-  startCpuMeter,
-  WRANGLER_SCRATCH,
-  wranglerEnv,
-} from "./wrangler.mjs";
+import { startCpuMeter } from "./cpu.mjs";
+import { api, removeAtExit, runBench } from "./harness.mjs";
+import { serveBenchWorker } from "./server.mjs";
 
 const SIZES = (process.env.BENCH_REPORT_SIZES ?? "100000,1000000").split(",").map(Number);
 const CHUNK = 25_000; // messages per seeding request (each table is one statement well under D1's 30 s)
@@ -51,22 +42,14 @@ const short = (n) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : Stri
 // ---- setup -------------------------------------------------------------------------------------
 
 async function startServer() {
-  if (!existsSync(WRANGLER_SCRATCH)) removeAtExit.push(WRANGLER_SCRATCH);
   const tempDir = await mkdtemp(path.join(os.tmpdir(), "chatfunnel-bench-reports-"));
-  removeAtExit.push(tempDir);
-  const secrets = {
-    ADMIN_TOKEN: randomBytes(24).toString("hex"),
-    PII_PEPPER: randomBytes(24).toString("hex"),
-    DATA_KEY: randomBytes(32).toString("base64"),
-  };
-  const env = wranglerEnv(secrets, tempDir);
-  const { base, server, statePath, startSeconds } = await serveBenchWorker({
+  removeAtExit(tempDir);
+  const { base, server, adminToken, migrations, startSeconds } = await serveBenchWorker({
     name: "chatfunnel-bench-reports",
     tempDir,
-    env,
   });
-  console.log(`wrangler dev answered after ${startSeconds.toFixed(1)} s`);
-  return { base, server, adminToken: secrets.ADMIN_TOKEN, statePath };
+  console.log(`workerd answered after ${startSeconds.toFixed(1)} s (${migrations} migrations applied)`);
+  return { base, server, adminToken };
 }
 
 /** The workspace, its campaigns and links, and a reports:read key, all through the API. */
@@ -401,7 +384,7 @@ function percentile(sorted, q) {
  * report stops being asked once it has used its time budget (with at least MIN_SAMPLES measured), so
  * that one report cannot hold up the run; the table shows how many answers each median is made of.
  */
-async function measure(base, token, reports, pgid) {
+async function measure(base, token, reports) {
   const live = reports.filter((r) => !r.unanswered);
   const samples = new Map(live.map((r) => [r, { warm: 0, warmMs: 0, latencies: [], ms: 0 }]));
   const asking = (report, round) => {
@@ -413,7 +396,7 @@ async function measure(base, token, reports, pgid) {
   let started = 0;
   for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
     if (round === WARMUP_ROUNDS) {
-      stopCpuMeter = await startCpuMeter(pgid);
+      stopCpuMeter = await startCpuMeter();
       started = performance.now();
     }
     for (const report of live.filter((r) => asking(r, round))) {
@@ -458,8 +441,9 @@ function row(cells, widths) {
 const pct = (share) => (share === null ? "n/a" : `${Math.round(share * 100)}%`);
 
 function printMethod() {
-  const fromWrangler = createRequire(path.join(ROOT, "node_modules", "wrangler", "package.json"));
-  const version = (name) => fromWrangler(`${name}/package.json`).version;
+  const require = createRequire(import.meta.url);
+  const fromMiniflare = createRequire(require.resolve("miniflare"));
+  const version = (resolve, name) => resolve(`${name}/package.json`).version;
   const cpus = os.cpus();
   console.log("chatfunnel reports benchmark");
   console.log(
@@ -468,9 +452,11 @@ function printMethod() {
       .map((n) => n.toFixed(2))
       .join(" ")} at start`,
   );
-  console.log(`software: node ${process.version}, wrangler ${version("wrangler")}, workerd ${version("workerd")}`);
   console.log(
-    "server: wrangler dev --local on 127.0.0.1 serving a bundle of bench/worker.ts made at start; local D1 (SQLite) in a fresh temp dir",
+    `software: node ${process.version}, miniflare ${version(require, "miniflare")}, workerd ${version(fromMiniflare, "workerd")}, wrangler ${version(require, "wrangler")} (bundling)`,
+  );
+  console.log(
+    "server: Miniflare's API in this process starts workerd, which answers on 127.0.0.1 itself (no dev proxy); it serves a bundle of bench/worker.ts made at start with the bindings of wrangler.toml; local D1 (SQLite) in a fresh temp dir, migrations applied through its binding",
   );
   console.log(
     `dataset per size N (${SIZES.map(short).join(", ")}): one workspace; campaign "Black Friday" (variants A, B) with N messages and "Restock alert" with N/${SECOND_CAMPAIGN_SHARE}, sent over ${WINDOW_DAYS} days ending two UTC midnights ago to N/4 contacts in 6 countries; written inside the Worker as bulk INSERT … SELECT into the raw tables (messages, clicks, conversions, inbound_messages, contact_events), rows as the write paths store them, so the triggers build the rollups; each message in its final state (≈2.6 statuses per message as final states: 95% delivered, 60% read, 3% failed; billable pricing on delivered ones); ≈0.3·N human clicks on the campaign links carrying the message id; every message names its campaign link as a registration's linkCode does, ≈0.03·N conversions attributed to a click (5–200 EUR), ≈0.05·N replies (one in 17 without context), ≈0.02·N CSAT and chatbot events; ${SIZES.length > 1 ? `the ${short(SIZES[0])} dataset is measured, then grown to ${short(SIZES.at(-1))}` : ""}`,
@@ -531,7 +517,7 @@ function printResults(reports, bySize) {
     );
   }
   console.log(
-    `n = measured answers (fewer than ${ROUNDS} when a report used up its ${MEASURE_BUDGET_MS / 1000} s budget). Latency targets are for the ${short(last)} dataset (median); the ratio is of medians. bare 302 is the floor: wrangler's proxy and the Worker doing nothing.`,
+    `n = measured answers (fewer than ${ROUNDS} when a report used up its ${MEASURE_BUDGET_MS / 1000} s budget). Latency targets are for the ${short(last)} dataset (median); the ratio is of medians. bare 302 is the floor: workerd and the Worker doing nothing.`,
   );
   console.log(
     `${NON_UTC_ZONE} is the workspace's reporting time zone, whose retention is rolled up on its wall clock; * ${OTHER_ZONE} is not: it is answered exactly by correcting the UTC rollups, at a cost that grows with the contacts near period boundaries (no target).`,
@@ -620,7 +606,7 @@ async function main() {
         console.log(`  FAILED ${report.name}: ${failure}`);
       }
     }
-    const { results, cpu } = await measure(base, setup.reportsKey, reports, server.child.pid);
+    const { results, cpu } = await measure(base, setup.reportsKey, reports);
     console.log(
       `measured: CPU during the rounds: server ${pct(cpu.serverCpu)}, client ${pct(cpu.clientCpu)}, other processes ${pct(cpu.otherCpu)} (100% = one core of ${os.cpus().length}); load average ${os
         .loadavg()

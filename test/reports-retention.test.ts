@@ -7,6 +7,8 @@ import { seededRandom } from "./random";
 import {
   at,
   BASE,
+  bruteIndex,
+  bruteStart,
   DAY,
   expectedRetention,
   expectedRetentionRate,
@@ -257,6 +259,50 @@ describe("GET /api/v1/reports/retention", () => {
       },
     ]);
   });
+
+  // Weeks start on Monday: a Sunday is the last day of its week, in whichever zone it is a Sunday.
+  it.each([
+    ["UTC", "2026-03-01", "Z", "Z", "2026-02-23T00:00:00.000Z"],
+    ["Asia/Kolkata", "2026-03-01", "+05:30", "+05:30", "2026-02-23T00:00:00.000+05:30"],
+    // Clocks go forward on Sunday 8 March at 02:00, so that Sunday ends an hour earlier.
+    ["America/New_York", "2026-03-08", "-05:00", "-04:00", "2026-03-02T00:00:00.000-05:00"],
+    ["Pacific/Chatham", "2026-03-01", "+13:45", "+13:45", "2026-02-23T00:00:00.000+13:45"],
+  ])(
+    "keeps contacts first seen on a local Sunday in the week that Sunday ends, and a range to a Sunday out of the next (%s)",
+    async (timeZone, sunday, midnightOffset, nightOffset, weekStart) => {
+      const { workspace, adminKey } = await createWorkspace();
+      const w = historyWriter(workspace.id, adminKey);
+      const [a, b, c] = [1, 2, 3].map(phone);
+      const monday = new Date(Date.parse(sunday) + DAY).toISOString().slice(0, 10);
+      await w.register([
+        // The first instant and the last minute of the Sunday, then the first instant of the Monday.
+        { id: "wamid.a", contact: a, sentAt: at(`${sunday}T00:00:00${midnightOffset}`) },
+        { id: "wamid.c", contact: c, sentAt: at(`${sunday}T23:59:00${nightOffset}`) },
+        { id: "wamid.b", contact: b, sentAt: at(`${monday}T00:00:00${nightOffset}`) },
+      ]);
+      await w.reply("wamid.in.a", a, at(`${monday}T00:00:00${nightOffset}`));
+
+      const body = await retention(adminKey, `period=week&periods=2&to=${sunday}&timezone=${timeZone}`);
+      expect(body).toEqual({
+        cohorts: [
+          {
+            start: weekStart,
+            size: 2,
+            values: [
+              { period: 0, count: 2, rate: 1, inProgress: false },
+              { period: 1, count: 1, rate: 0.5, inProgress: false },
+            ],
+          },
+        ],
+        average: [
+          { period: 0, rate: 1 },
+          { period: 1, rate: 0.5 },
+        ],
+      });
+      const next = await retention(adminKey, `period=week&periods=1&from=${monday}&timezone=${timeZone}`);
+      expect(next.cohorts.map((cohort: { size: number }) => cohort.size)).toEqual([1]);
+    },
+  );
 
   it("moves a contact to an earlier cohort when an older message of theirs arrives late", async () => {
     const { workspace, adminKey } = await createWorkspace();
@@ -527,7 +573,8 @@ const CASES: Omit<RetentionCase, "from" | "to">[] = [
   { period: "month", periods: 3, start: "message", returnOn: "any", timeZone: "Asia/Kathmandu" },
 ];
 
-describe("retention of random histories", () => {
+// Each random history is written through the API, then read back in fourteen ways.
+describe("retention of random histories", { timeout: 30_000 }, () => {
   it.each([1, 2, 3, 4, 5])("matches a brute-force computation over the raw events (seed %i)", async (seed) => {
     vi.setSystemTime(PROPERTY_NOW);
     const r = seededRandom(seed);
@@ -537,9 +584,20 @@ describe("retention of random histories", () => {
     const defaultTo = Math.ceil((now + 1) / QUARTER) * QUARTER;
 
     for (const c of CASES) {
-      const explicit = r.chance(0.7);
-      const from = explicit ? BASE + r.between(-7 * 96, 40 * 96) * QUARTER : undefined;
-      const to = from === undefined ? defaultTo : Math.min(from + r.between(96, 50 * 96) * QUARTER, defaultTo);
+      // Ranges cut anywhere on a quarter hour, or exactly where the case's local periods turn (a
+      // weekly range then ends on a Sunday night), or none at all.
+      const shape = r.next();
+      const turn = (index: number) => bruteStart(index, c.period, c.timeZone);
+      const first = bruteIndex(BASE, c.period, c.timeZone) + r.between(-1, c.period === "month" ? 1 : 6);
+      let from: number | undefined;
+      let to = defaultTo;
+      if (shape < 0.35) {
+        from = BASE + r.between(-7 * 96, 40 * 96) * QUARTER;
+        to = Math.min(from + r.between(96, 50 * 96) * QUARTER, defaultTo);
+      } else if (shape < 0.7) {
+        from = turn(first);
+        to = Math.min(turn(first + r.between(1, 3)), defaultTo);
+      }
       const range = from === undefined ? "" : `&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`;
       const params = `period=${c.period}&periods=${c.periods}&start=${c.start}&returnOn=${c.returnOn}&timezone=${c.timeZone}${range}`;
       const body = await retention(adminKey, params);

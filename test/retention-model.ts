@@ -93,6 +93,20 @@ export const BASE = at("2026-01-05T00:00:00Z");
 export const QUARTER = 15 * MINUTE;
 export const PROPERTY_NOW = BASE + 63 * DAY + 13 * 60 * MINUTE;
 
+/** Zones whose local midnights random histories aim at: half-hour, quarter-hour and daylight-saving ones among them. */
+const EDGE_ZONES = [
+  "UTC",
+  "Asia/Kolkata",
+  "America/New_York",
+  "Pacific/Chatham",
+  "Asia/Kathmandu",
+  "America/Los_Angeles",
+];
+// Clocks go forward on Sunday 8 March 2026 at 02:00 in New York (07:00 UTC) and Los Angeles (10:00 UTC).
+const CLOCK_CHANGES = [at("2026-03-08T07:00:00Z"), at("2026-03-08T10:00:00Z")];
+// 08:00–10:15 UTC on 28 December 2025 is Sunday in every zone the tests report in, from Chatham to Los Angeles.
+const OPENING_SUNDAY = at("2025-12-28T08:00:00Z");
+
 /** A random history and the writes that make it, in random order, with replays. */
 export function randomHistory(
   r: Random,
@@ -101,14 +115,34 @@ export function randomHistory(
 ): { sim: Sim; writes: (() => Promise<void>)[] } {
   const w = historyWriter(workspaceId, key);
   const contacts = Array.from({ length: 14 }, (_, i) => phone(100 + i));
-  // Many events fall near midnight UTC, where UTC days and the zones' days disagree.
-  const time = () =>
-    r.chance(0.15)
-      ? BASE + r.between(1, 61) * DAY + r.between(-6 * 60, 6 * 60) * MINUTE
-      : BASE + r.between(0, 63 * 24 * 60 - 1) * MINUTE;
+  // Some events fall exactly where a local day or week turns (or a second before: the last moment of a
+  // Sunday), or where clocks change; many near midnight UTC, where UTC days and the zones' days disagree.
+  const edge = () => {
+    const zone = r.pick(EDGE_ZONES);
+    const turn = r.pick([
+      () => bruteStart(bruteIndex(BASE, "day", zone) + r.between(1, 62), "day", zone),
+      () => bruteStart(bruteIndex(BASE, "week", zone) + r.between(1, 9), "week", zone),
+      () => r.pick(CLOCK_CHANGES),
+    ])();
+    return turn - r.pick([0, 0, 1000, QUARTER]);
+  };
+  const time = () => {
+    const roll = r.next();
+    if (roll < 0.12) return edge();
+    if (roll < 0.27) return BASE + r.between(1, 61) * DAY + r.between(-6 * 60, 6 * 60) * MINUTE;
+    return BASE + r.between(0, 63 * 24 * 60 - 1) * MINUTE;
+  };
   const sim: Sim = { messages: new Map(), clicks: [], replies: [], conversions: [] };
   const ops: (() => Promise<void>)[] = [];
   const add = (op: () => Promise<void>) => ops.push(...(r.chance(0.3) ? [op, op] : [op]));
+  // The history opens on a Sunday, a week before everything else: the first message and the first
+  // click each start a cohort whose week began the Monday before.
+  const opener = { id: "wamid.sunday", contact: r.pick(contacts), sentAt: OPENING_SUNDAY + r.between(0, 134) * MINUTE };
+  sim.messages.set(opener.id, { contact: opener.contact, times: [opener.sentAt] });
+  add(() => w.register([opener]));
+  const firstClick = { contact: r.pick(contacts), at: OPENING_SUNDAY + r.between(0, 134) * MINUTE, human: true };
+  sim.clicks.push(firstClick);
+  add(() => w.click("clk.sunday", firstClick.contact, firstClick.at));
   for (let i = 0; i < 26; i++) {
     const id = `wamid.p${i}`;
     const contact = r.pick(contacts);
@@ -156,8 +190,13 @@ export async function writeRandomHistory(r: Random, workspaceId: string, key: st
 }
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
+/** Week 0 is the Monday week that holds 1970-01-01: it began on Monday 29 December 1969. */
+const FIRST_MONDAY = Date.UTC(1969, 11, 29) / DAY;
 
-/** The local period number of an instant, read from the wall-clock date Intl gives. */
+/**
+ * The local period number of an instant, read from the wall-clock date Intl gives: days since
+ * 1970-01-01, weeks since the one holding that day, months since January 1970.
+ */
 export function bruteIndex(ms: number, period: Period, timeZone: string): number {
   let format = dateFormats.get(timeZone);
   if (!format) {
@@ -167,7 +206,10 @@ export function bruteIndex(ms: number, period: Period, timeZone: string): number
   const parts = Object.fromEntries(format.formatToParts(ms).map((p) => [p.type, Number(p.value)]));
   if (period === "month") return (parts.year - 1970) * 12 + parts.month - 1;
   const day = Date.UTC(parts.year, parts.month - 1, parts.day) / DAY;
-  return period === "day" ? day : Math.floor((day + 3) / 7);
+  if (period === "day") return day;
+  // Back to the local date's Monday (getUTCDay counts from Sunday), then whole weeks from the first.
+  const monday = day - ((new Date(day * DAY).getUTCDay() + 6) % 7);
+  return (monday - FIRST_MONDAY) / 7;
 }
 
 /** The first quarter hour that belongs to local period `index` (found by bisection). */
@@ -175,7 +217,7 @@ export function bruteStart(index: number, period: Period, timeZone: string): num
   const approx =
     period === "month"
       ? Date.UTC(1970 + Math.floor(index / 12), index % 12, 1)
-      : (period === "week" ? index * 7 - 3 : index) * DAY;
+      : (period === "week" ? FIRST_MONDAY + index * 7 : index) * DAY;
   let lo = approx / QUARTER - 2 * 96;
   let hi = approx / QUARTER + 2 * 96;
   while (hi - lo > 1) {

@@ -96,6 +96,23 @@ describe("GET /:code", () => {
     expect(location.searchParams.has("wa_cid")).toBe(false);
   });
 
+  it("uses a changed click id parameter at once, though the link itself is cached", async () => {
+    const { adminKey } = await createWorkspace();
+    const link = await createLink(adminKey, { url: "https://shop.example.com/" });
+    const before = new URL((await visit(link.code, ANDROID_CHROME)).headers.get("location")!);
+    expect(before.searchParams.has("wa_cid")).toBe(true);
+
+    const patched = await callJson("/api/v1/workspace", {
+      method: "PATCH",
+      key: adminKey,
+      body: { settings: { clickIdParam: "ref_id" } },
+    });
+    expect(patched.status).toBe(200);
+    const after = new URL((await visit(link.code, ANDROID_CHROME)).headers.get("location")!);
+    expect(after.searchParams.get("ref_id")).toMatch(/^[A-Za-z0-9]{16}$/);
+    expect(after.searchParams.has("wa_cid")).toBe(false);
+  });
+
   it("counts a visitor's repeated clicks once as unique within the dedup window", async () => {
     const { adminKey } = await createWorkspace();
     const link = await createLink(adminKey);

@@ -46,6 +46,11 @@ export function readWorkspaceSettingsByPublishableKey(d1: D1Database, key: strin
   return read(d1, `pk:${key}`, "publishable_key", key);
 }
 
+/** The workspace as this isolate has it cached, without reading D1: undefined when it has no entry. */
+export function peekWorkspaceSettings(workspaceId: string): CachedWorkspace | null | undefined {
+  return cache.get(`id:${workspaceId}`);
+}
+
 /** Call when a workspace's settings or secrets change: every reader of them goes through this cache. */
 export function forgetWorkspaceSettings(workspaceId: string): void {
   cache.deleteWhere((workspace) => workspace?.id === workspaceId);

@@ -2,8 +2,7 @@ import { Hono, type Context } from "hono";
 import type { ClickRecord } from "../db/clicks";
 import { getRedirectTarget } from "../db/link-cache";
 import type { RedirectTarget } from "../db/redirect-targets";
-import { readWorkspaceSettings } from "../db/workspace-settings";
-import { defaultSettings } from "../db/workspaces";
+import { peekWorkspaceSettings } from "../db/workspace-settings";
 import { errorBody } from "../errors";
 import { buildRedirectUrl } from "../lib/destination";
 import { newClickId } from "../lib/ids";
@@ -72,8 +71,9 @@ redirectRoutes.get("/:code{[A-Za-z0-9_-]{4,64}}", async (c) => {
     return unavailable(c, 410, "This link has been disabled or has expired.");
   }
 
-  const workspace = await readWorkspaceSettings(c.env.DB, target.workspaceId);
-  const { clickIdParam, clickDedupSeconds } = workspace?.settings ?? defaultSettings;
+  // Never a D1 read here: the link entry carries the settings, and this isolate's settings entry, when
+  // it has one, is at least as fresh (a settings change in this isolate re-reads it at once).
+  const { clickIdParam, clickDedupSeconds } = peekWorkspaceSettings(target.workspaceId)?.settings ?? target;
   const request = visitRequest(c.req.raw.headers);
   const kind = classifyVisit(request);
   const clickId = newClickId();

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { trackRetentionZone } from "../db/retention-zones";
-import { forgetWorkspaceSettings } from "../db/workspace-settings";
+import { forgetWorkspaceSettings, readWorkspaceSettings } from "../db/workspace-settings";
 import {
   defaultSettings,
   insertWorkspaceStatements,
@@ -108,6 +108,8 @@ workspaceRoutes.openapi(
     // A lost message only delays the copy: the daily cron picks it up.
     if (zone) c.executionCtx.waitUntil(enqueue(c.env.EVENTS, [{ type: "retention-zones", workspaceId: current.id }]));
     forgetWorkspaceSettings(current.id);
+    // Read back at once, so that this isolate's redirects use the new settings from now on.
+    await readWorkspaceSettings(c.env.DB, current.id);
     return c.json(await serializeWorkspace(c.env.DATA_KEY, updated), 200);
   },
 );

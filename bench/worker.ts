@@ -1,5 +1,5 @@
 import worker from "../src/index";
-import type { QueueMessage } from "../src/queue";
+import type { QueueMessage } from "../src/schemas/queue";
 import { benchRoute } from "./seed";
 
 // Every measured route is compared with one of these, served by the same wrapper in the same workerd

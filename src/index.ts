@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
 import { ApiError, handleError, handleNotFound } from "./errors";
-import { createRouter } from "./lib/openapi";
+import { createRouter } from "./middleware/validation";
 import { handleQueue } from "./queue";
 import type { QueueMessage } from "./schemas/queue";
 import { apiKeyRoutes } from "./routes/api-keys";

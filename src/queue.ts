@@ -9,10 +9,6 @@ import { enqueue } from "./events/enqueue";
 import type { z } from "@hono/zod-openapi";
 import { QueueMessageSchema, StoredInboundSchema, StoredStatusSchema, type QueueMessage } from "./schemas/queue";
 
-export type { QueueMessage } from "./schemas/queue";
-export { enqueue } from "./events/enqueue";
-export { recordClick } from "./events/write";
-
 type Body<T extends QueueMessage["type"]> = Extract<QueueMessage, { type: T }>;
 
 // A message that has failed on its own this often is taken to be unwritable, not unlucky.

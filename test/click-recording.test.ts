@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { breakWrites, repairWrites, runQueue } from "./failures";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ClickRecord } from "../src/db/clicks";
-import type { QueueMessage } from "../src/queue";
+import type { QueueMessage } from "../src/schemas/queue";
 import { callJson, callWorker, clickRecord, createLink, createWorkspace } from "./helpers";
 
 const UA =

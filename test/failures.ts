@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import worker from "../src/index";
-import type { QueueMessage } from "../src/queue";
+import type { QueueMessage } from "../src/schemas/queue";
 
 type Table = "clicks" | "messages" | "conversions";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { breakWrites, repairWrites, runQueue } from "./failures";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { QueueMessage } from "../src/queue";
+import type { QueueMessage } from "../src/schemas/queue";
 import {
   callJson,
   createApiKey,

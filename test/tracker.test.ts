@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { breakWrites, repairWrites, runQueue } from "./failures";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { QueueMessage } from "../src/queue";
+import type { QueueMessage } from "../src/schemas/queue";
 import { callJson, callWorker, createLink, createWorkspace, expectErrorEnvelope } from "./helpers";
 
 const HUMAN_UA =
@@ -341,10 +341,10 @@ describe("GET /t/p.gif", () => {
 /** Records what goes to the events queue; `callThrough` also hands it to the real queue. */
 function spyOnQueue(callThrough: boolean) {
   const sent: QueueMessage[] = [];
-  const send = env.EVENTS.send.bind(env.EVENTS);
-  const spy = vi.spyOn(env.EVENTS, "send").mockImplementation(async (body, options) => {
-    sent.push(body as QueueMessage);
-    if (callThrough) return send(body, options);
+  const sendBatch = env.EVENTS.sendBatch.bind(env.EVENTS);
+  const spy = vi.spyOn(env.EVENTS, "sendBatch").mockImplementation(async (messages, options) => {
+    sent.push(...[...messages].map((m) => m.body as QueueMessage));
+    if (callThrough) return sendBatch(messages, options);
     return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
   });
   return { sent, restore: () => spy.mockRestore() };

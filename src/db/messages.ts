@@ -86,6 +86,29 @@ export async function writeWhatsAppEvents(d1: D1Database, events: WhatsAppEvents
   if (statements.length > 0) await d1.batch(statements);
 }
 
+/** The campaign and variant of each of `codes` that is a link of the workspace. */
+export async function findMessageLinks(d1: D1Database, workspaceId: string, codes: string[]) {
+  if (codes.length === 0) return new Map<string, { campaignId: string | null; variant: string | null }>();
+  const { results } = await d1
+    .prepare(
+      `SELECT code, campaign_id AS campaignId, variant FROM links
+       WHERE workspace_id = ?1 AND code IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(workspaceId, JSON.stringify(codes))
+    .all<{ code: string; campaignId: string | null; variant: string | null }>();
+  return new Map(results.map(({ code, ...link }) => [code, link]));
+}
+
+/** The variants of each of `ids` that is a campaign of the workspace. */
+export async function findCampaignVariants(d1: D1Database, workspaceId: string, ids: string[]) {
+  if (ids.length === 0) return new Map<string, string[]>();
+  const { results } = await d1
+    .prepare("SELECT id, variants FROM campaigns WHERE workspace_id = ?1 AND id IN (SELECT value FROM json_each(?2))")
+    .bind(workspaceId, JSON.stringify(ids))
+    .all<{ id: string; variants: string | null }>();
+  return new Map(results.map((row) => [row.id, JSON.parse(row.variants ?? "[]") as string[]]));
+}
+
 export type MessageRegistration = {
   id: string;
   contactHash: string;

@@ -1,5 +1,8 @@
+import { recordConversion, type ConversionRequest } from "../conversions/record";
 import { insertClicks, type ClickRecord } from "../db/clicks";
+import { createDb } from "../db/client";
 import { mergeEvents, writeWhatsAppEvents, type WhatsAppEvents } from "../db/messages";
+import type { WorkspaceSettings } from "../db/schema";
 import { WriteCoalescer } from "../lib/write-coalescer";
 import type { QueueMessage } from "../schemas/queue";
 import { enqueue, whatsappMessages } from "./enqueue";
@@ -60,4 +63,31 @@ export async function storeWhatsAppEvents(env: Env, events: WhatsAppEvents): Pro
     whatsappMessages,
     (item) => ({ kind: "whatsapp", statuses: item.statuses.length, inbound: item.inbound.length }),
   );
+}
+
+/**
+ * Records a conversion from the site's beacon or pixel (after the answer, which never waits for it);
+ * if D1 fails it goes to the events queue, which retries it.
+ */
+export async function recordSiteConversion(
+  env: Env,
+  workspace: { id: string; settings: WorkspaceSettings },
+  received: ConversionRequest,
+  source: "beacon" | "pixel",
+): Promise<void> {
+  // Stamped now, so that a conversion stored later from the queue keeps the time it happened.
+  const request = { ...received, occurredAt: received.occurredAt ?? Date.now() };
+  try {
+    await recordConversion(env, createDb(env.DB), workspace, request, source);
+  } catch (err) {
+    console.warn(
+      JSON.stringify({
+        event: "write_failed_queued",
+        kind: "conversion",
+        workspaceId: workspace.id,
+        error: String(err),
+      }),
+    );
+    await enqueue(env.EVENTS, [{ type: "conversion", workspaceId: workspace.id, request, source }]);
+  }
 }

@@ -6,7 +6,7 @@ import { apiKeys } from "../db/schema";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId } from "../lib/ids";
-import { createRouter } from "../lib/openapi";
+import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { ApiKeyList, CreateApiKeyBody, CreatedApiKey } from "../schemas/api-keys";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery } from "../schemas/common";

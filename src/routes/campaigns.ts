@@ -5,7 +5,7 @@ import { pageByRowid } from "../db/pages";
 import { campaigns } from "../db/schema";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
-import { createRouter } from "../lib/openapi";
+import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { Campaign, CampaignList, CreateCampaignBody } from "../schemas/campaigns";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery } from "../schemas/common";

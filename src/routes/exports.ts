@@ -11,7 +11,7 @@ import {
 } from "../db/exports";
 import { ApiError } from "../errors";
 import { csvRow } from "../lib/csv";
-import { createRouter } from "../lib/openapi";
+import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, isoDateTime } from "../schemas/common";
 

@@ -1,9 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { variantIssue } from "../db/campaigns";
-import { findMessage, registerMessages, type MessageRegistration } from "../db/messages";
+import {
+  findCampaignVariants,
+  findMessage,
+  findMessageLinks,
+  registerMessages,
+  type MessageRegistration,
+} from "../db/messages";
 import { ApiError, type ErrorIssue } from "../errors";
 import { contactCountry, hashContact } from "../lib/contact";
-import { createRouter } from "../lib/openapi";
+import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
 import { IngestResult, MessageState, RegisterMessagesBody, RegisterMessagesResult } from "../schemas/messages";
@@ -33,14 +39,6 @@ messageRoutes.openapi(
   },
 );
 
-type Lookup = { id: string; campaign_id: string | null; variant: string | null; variants?: string };
-
-async function lookUp(d1: D1Database, sql: string, workspaceId: string, keys: string[]): Promise<Map<string, Lookup>> {
-  if (keys.length === 0) return new Map();
-  const { results } = await d1.prepare(sql).bind(workspaceId, JSON.stringify(keys)).all<Lookup>();
-  return new Map(results.map((row) => [row.id, row]));
-}
-
 messageRoutes.openapi(
   createRoute({
     ...common,
@@ -55,21 +53,11 @@ messageRoutes.openapi(
     const { messages } = c.req.valid("json");
     const workspaceId = c.var.auth.workspace.id;
     const distinct = (values: (string | null | undefined)[]) => [...new Set(values.filter((v): v is string => !!v))];
-    const links = await lookUp(
-      c.env.DB,
-      "SELECT code AS id, campaign_id, variant FROM links WHERE workspace_id = ?1 AND code IN (SELECT value FROM json_each(?2))",
-      workspaceId,
-      distinct(messages.map((m) => m.linkCode)),
-    );
+    const links = await findMessageLinks(c.env.DB, workspaceId, distinct(messages.map((m) => m.linkCode)));
     // A message without a campaignId takes its link's campaign, whose variants then apply too.
     const campaignOf = (m: (typeof messages)[number]) =>
-      m.campaignId ?? (m.linkCode ? links.get(m.linkCode)?.campaign_id : null) ?? null;
-    const campaigns = await lookUp(
-      c.env.DB,
-      "SELECT id, variants FROM campaigns WHERE workspace_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-      workspaceId,
-      distinct(messages.map(campaignOf)),
-    );
+      m.campaignId ?? (m.linkCode ? links.get(m.linkCode)?.campaignId : null) ?? null;
+    const campaigns = await findCampaignVariants(c.env.DB, workspaceId, distinct(messages.map(campaignOf)));
 
     const issues: ErrorIssue[] = [];
     const rows: MessageRegistration[] = await Promise.all(
@@ -82,8 +70,7 @@ messageRoutes.openapi(
         if (m.campaignId && !campaign) {
           issues.push({ path: ["messages", i, "campaignId"], message: "No such campaign in this workspace" });
         }
-        const variants = campaign ? (JSON.parse(campaign.variants ?? "[]") as string[]) : null;
-        const issue = variantIssue(campaignId ? (variants ?? []) : null, m.variant, ["messages", i, "variant"]);
+        const issue = variantIssue(campaignId ? (campaign ?? []) : null, m.variant, ["messages", i, "variant"]);
         if (issue) issues.push(issue);
         const variant = m.variant ?? (m.campaignId ? null : link?.variant) ?? null;
         return {

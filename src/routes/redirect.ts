@@ -7,7 +7,7 @@ import { errorBody } from "../errors";
 import { buildRedirectUrl } from "../lib/destination";
 import { newClickId } from "../lib/ids";
 import { classifyVisit, describeVisitor, type VisitKind, type VisitRequest } from "../lib/visit";
-import { recordClick } from "../queue";
+import { recordClick } from "../events/write";
 import type { AppEnv } from "../types";
 
 export const redirectRoutes = new Hono<AppEnv>();

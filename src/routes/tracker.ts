@@ -1,14 +1,12 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { recordConversion, type ConversionRequest } from "../conversions/record";
-import { createDb } from "../db/client";
-import { readWorkspaceSettingsByPublishableKey, type CachedWorkspace } from "../db/workspace-settings";
+import { readWorkspaceSettingsByPublishableKey } from "../db/workspace-settings";
 import { ApiError, type ErrorCode, type ErrorIssue } from "../errors";
 import { toIssues } from "../middleware/validation";
+import { recordSiteConversion } from "../events/write";
 import { conversionFields, withMoney } from "../schemas/conversions";
 import { SNIPPET_SOURCE } from "../tracker/snippet";
 import type { AppEnv } from "../types";
-import type { QueueMessage } from "../queue";
 
 export const trackerRoutes = new Hono<AppEnv>();
 
@@ -48,23 +46,6 @@ trackerRoutes.get("/s.js", async (c) => {
   if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
   return c.body(SNIPPET_SOURCE, 200, headers);
 });
-
-/** Records a conversion; if D1 fails it goes to the events queue, which retries it. */
-async function recordOrQueue(
-  env: Env,
-  workspace: CachedWorkspace,
-  received: ConversionRequest,
-  source: "beacon" | "pixel",
-) {
-  // Stamped now, so that a conversion stored later from the queue keeps the time it happened.
-  const request = { ...received, occurredAt: received.occurredAt ?? Date.now() };
-  try {
-    await recordConversion(env, createDb(env.DB), workspace, request, source);
-  } catch (err) {
-    console.warn(JSON.stringify({ event: "conversion_write_failed", error: String(err) }));
-    await env.EVENTS.send({ type: "conversion", workspaceId: workspace.id, request, source } satisfies QueueMessage);
-  }
-}
 
 function corsHeaders(origin: string): Record<string, string> {
   return { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
@@ -111,7 +92,7 @@ trackerRoutes.post("/collect", async (c) => {
   }
   const body = BeaconBody.safeParse(json);
   if (!body.success) throw refuse("invalid_request", "The beacon is invalid; see issues.", toIssues(body.error));
-  await recordOrQueue(c.env, workspace, body.data, "beacon");
+  await recordSiteConversion(c.env, workspace, body.data, "beacon");
   return c.body(null, 202, cors);
 });
 
@@ -133,7 +114,7 @@ trackerRoutes.get("/p.gif", async (c) => {
     const workspace = body.success ? await readWorkspaceSettingsByPublishableKey(c.env.DB, k) : null;
     if (body.success && workspace) {
       c.executionCtx.waitUntil(
-        recordOrQueue(c.env, workspace, body.data, "pixel").catch((err) =>
+        recordSiteConversion(c.env, workspace, body.data, "pixel").catch((err) =>
           console.error(JSON.stringify({ event: "pixel_not_recorded", error: String(err) })),
         ),
       );

@@ -12,7 +12,7 @@ import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
 import { createRouter } from "../middleware/validation";
 import { requireAdminToken, requireApiKey } from "../middleware/auth";
-import { enqueue } from "../queue";
+import { enqueue } from "../events/enqueue";
 import { apiKeyHint } from "../db/api-keys";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
 import { CreatedWorkspace, CreateWorkspaceBody, UpdateWorkspaceBody, Workspace } from "../schemas/workspaces";

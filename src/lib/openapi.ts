@@ -1,2 +1,0 @@
-// The router and its validation hook live with the middleware; this path still serves modules that import them from here.
-export { createRouter, toIssues } from "../middleware/validation";

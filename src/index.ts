@@ -30,6 +30,7 @@ const MAX_API_BODY_BYTES = 10 * 1024 * 1024;
 
 const api = createRouter().basePath("/api/v1");
 api.use(async function attachDb(c, next) {
+  c.set("receivedAt", Date.now());
   c.set("db", createDb(c.env.DB));
   await next();
 });

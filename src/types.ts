@@ -13,5 +13,7 @@ export type AppEnv = {
   Variables: RequestIdVariables & {
     db: Db;
     auth: AuthContext;
+    /** When the request arrived: what a report holds is complete up to it. */
+    receivedAt: number;
   };
 };

@@ -111,3 +111,14 @@ export function clickRecord(workspaceId: string, linkId: string, fields: Partial
     ...fields,
   };
 }
+
+/**
+ * A report's JSON without its `asOf`, once that is checked to be an ISO time no later than now: the
+ * report holds every event acknowledged before it.
+ */
+export function withoutAsOf(body: Json): Json {
+  expect(body.asOf).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  expect(Date.parse(body.asOf)).toBeLessThanOrEqual(Date.now());
+  const { asOf: _asOf, ...report } = body;
+  return report;
+}

@@ -14,6 +14,7 @@ import {
   expectErrorEnvelope,
   issuePaths,
   type Json,
+  withoutAsOf,
 } from "./helpers";
 import { statusBody } from "./whatsapp-helpers";
 
@@ -136,9 +137,10 @@ describe("GET /api/v1/reports/metrics", () => {
   it("answers CSV with one metric,value row per number of the JSON report", async () => {
     const { key, campaign } = await smallCampaign();
     const path = `/api/v1/reports/metrics?campaignId=${campaign.id}&window=30d`;
-    const json = (await callJson(path, { key })).body;
+    const json = withoutAsOf((await callJson(path, { key })).body);
     const csv = await callWorker(path, { key, headers: { accept: "text/csv" } });
     expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(Date.parse(csv.headers.get("x-as-of")!)).toBeLessThanOrEqual(Date.now());
     const [header, ...lines] = (await csv.text()).trimEnd().split("\r\n");
     expect(header).toBe("metric,value");
     const rows = new Map(lines.map((line) => line.split(",") as [string, string]));
@@ -164,9 +166,11 @@ describe("GET /api/v1/reports/metrics", () => {
 describe("GET /api/v1/reports/ab", () => {
   it("compares variants against the first one", async () => {
     const { key, campaign } = await smallCampaign();
+    const before = Date.now();
     const res = await callJson(`/api/v1/reports/ab?campaignId=${campaign.id}&metric=click&window=30d`, { key });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({
+    expect(Date.parse(res.body.asOf)).toBeGreaterThanOrEqual(before);
+    expect(withoutAsOf(res.body)).toEqual({
       metric: "click",
       window: "30d",
       variants: [

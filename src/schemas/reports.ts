@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { isoDateTime } from "./common";
 
 const dateOrTime = z.string().max(40).openapi({
   description:
@@ -22,6 +23,10 @@ export const ReportQuery = z.object({
 export type ReportQuery = z.infer<typeof ReportQuery>;
 
 /** Responses of a report: its JSON schema, or the same rows as CSV. */
+export const reportAsOf = isoDateTime.openapi({
+  description: "Every event acknowledged before this time is included in the report",
+});
+
 export function reportResponse<T extends z.ZodType>(schema: T, description: string) {
   return {
     description,
@@ -49,17 +54,26 @@ export const FunnelStepSchema = z
 
 export const FunnelReport = z
   .object({
+    asOf: reportAsOf,
     window: z.string(),
     steps: z.array(FunnelStepSchema),
     revenue: z.number(),
     medianTimeToClickSeconds: z.number().nullable().openapi({ description: "Estimated within 5 %" }),
     medianTimeToConvertSeconds: z.number().nullable().openapi({ description: "Estimated within 5 %" }),
-    groups: z.array(z.object({ key: z.string().nullable(), steps: z.array(FunnelStepSchema) })).optional(),
+    groups: z
+      .array(
+        z.object({
+          key: z.string().nullable(),
+          steps: z.array(FunnelStepSchema),
+        }),
+      )
+      .optional(),
   })
   .openapi("FunnelReport");
 
 export const AbReport = z
   .object({
+    asOf: reportAsOf,
     metric: z.enum(["conversion", "click"]),
     window: z.string(),
     variants: z.array(
@@ -81,6 +95,7 @@ const nullableRate = z.number().nullable();
 
 export const MetricsReport = z
   .object({
+    asOf: reportAsOf,
     window: z.string(),
     messages: z.object({
       sent: z.number().int(),
@@ -101,7 +116,10 @@ export const MetricsReport = z
     revenue: z.number(),
     csat: z.object({ average: nullableRate, responses: z.number().int() }),
     dropOff: z.array(z.object({ step: z.string(), count: z.number().int(), rate: nullableRate })),
-    chatbot: z.object({ selfResolutionRate: nullableRate, escalationRate: nullableRate }),
+    chatbot: z.object({
+      selfResolutionRate: nullableRate,
+      escalationRate: nullableRate,
+    }),
     retentionRate: nullableRate,
     costPerConversion: nullableRate,
   })

@@ -4,7 +4,7 @@ import { requireApiKey } from "../../middleware/auth";
 import { BREAKDOWN_DIMENSIONS, BREAKDOWN_METRICS, queryBreakdown } from "../../reports/click-rollups";
 import { reportFilter } from "../../reports/range";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
-import { ReportQuery, reportResponse } from "../../schemas/reports";
+import { ReportQuery, reportAsOf, reportResponse } from "../../schemas/reports";
 import { respondReport } from "./respond";
 
 export const breakdownRoutes = createRouter();
@@ -21,6 +21,7 @@ const BreakdownQuery = ReportQuery.extend({
 
 const BreakdownReport = z
   .object({
+    asOf: reportAsOf,
     dimension: z.enum(BREAKDOWN_DIMENSIONS),
     metric: z.enum(BREAKDOWN_METRICS),
     rows: z.array(

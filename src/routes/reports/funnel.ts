@@ -44,7 +44,7 @@ funnelRoutes.openapi(
   },
 );
 
-function funnelTable(body: z.infer<typeof FunnelReport>) {
+function funnelTable(body: Omit<z.infer<typeof FunnelReport>, "asOf">) {
   const groups = body.groups ?? [{ key: null, steps: body.steps }];
   return {
     header: ["group", "step", "count", "inferred", "rateFromPrevious", "rateFromFirst"],
@@ -85,7 +85,7 @@ funnelRoutes.openapi(
   },
 );
 
-function abTable(body: z.infer<typeof AbReport>) {
+function abTable(body: Omit<z.infer<typeof AbReport>, "asOf">) {
   return {
     header: ["variant", "messages", "clicks", "conversions", "rate", "uplift", "pValue", "significant"],
     rows: body.variants.map((v) => [

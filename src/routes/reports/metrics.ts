@@ -77,7 +77,7 @@ metricsRoutes.openapi(
 );
 
 /** One row per number, named by its path: `messages.sent`, `dropOff.read.rate`, … */
-function metricsTable(body: z.infer<typeof MetricsReport>) {
+function metricsTable(body: Omit<z.infer<typeof MetricsReport>, "asOf">) {
   const rows: [string, unknown][] = [];
   const walk = (prefix: string, value: unknown) => {
     if (Array.isArray(value)) {

@@ -9,7 +9,11 @@ function wantsCsv(c: Context<AppEnv>, format: string | undefined): boolean {
   return /\btext\/csv\b/.test(c.req.header("accept") ?? "");
 }
 
-/** Answers with the report as JSON, or as CSV rows when `format=csv` or `Accept: text/csv` asks. */
+/**
+ * Answers with the report as JSON, or as CSV rows when `format=csv` or `Accept: text/csv` asks. The
+ * rollups are kept in the same transaction as every raw write, so a report holds everything that was
+ * acknowledged before its request arrived: that time is its `asOf` (a header of the CSV answer).
+ */
 export function respondReport<T extends object>(
   c: Context<AppEnv>,
   format: string | undefined,
@@ -17,10 +21,12 @@ export function respondReport<T extends object>(
   table: (body: T) => CsvTable,
   name: string,
 ) {
-  if (!wantsCsv(c, format)) return c.json(body, 200);
+  const asOf = new Date(c.var.receivedAt).toISOString();
+  if (!wantsCsv(c, format)) return c.json({ asOf, ...body }, 200);
   const { header, rows } = table(body);
   return c.body(toCsv(header, rows), 200, {
     "content-type": "text/csv; charset=utf-8",
     "content-disposition": `inline; filename="${name}.csv"`,
+    "x-as-of": asOf,
   });
 }

@@ -5,7 +5,7 @@ import { requireApiKey } from "../../middleware/auth";
 import { reportFilter } from "../../reports/range";
 import { MAX_PERIODS, retentionReport, type RetentionReport } from "../../reports/retention";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
-import { ReportQuery, reportResponse } from "../../schemas/reports";
+import { ReportQuery, reportAsOf, reportResponse } from "../../schemas/reports";
 import { respondReport } from "./respond";
 
 export const retentionRoutes = createRouter();
@@ -34,6 +34,7 @@ const RetentionQuery = ReportQuery.extend({
 
 const RetentionReportSchema = z
   .object({
+    asOf: reportAsOf,
     cohorts: z.array(
       z.object({
         start: z.string().openapi({ description: "When the cohort's period starts, with the zone's offset" }),
@@ -48,7 +49,12 @@ const RetentionReportSchema = z
         ),
       }),
     ),
-    average: z.array(z.object({ period: z.number().int(), rate: z.number().nullable() })),
+    average: z.array(
+      z.object({
+        period: z.number().int(),
+        rate: z.number().nullable(),
+      }),
+    ),
   })
   .openapi("RetentionReport");
 

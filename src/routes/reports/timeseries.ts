@@ -14,7 +14,7 @@ import {
   type SeriesMetric,
 } from "../../reports/series";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
-import { ReportQuery, reportResponse } from "../../schemas/reports";
+import { ReportQuery, reportAsOf, reportResponse } from "../../schemas/reports";
 import { respondReport } from "./respond";
 
 export const timeseriesRoutes = createRouter();
@@ -34,6 +34,7 @@ const common = { middleware: [requireApiKey("reports:read")], security: bearerSe
 
 const TimeseriesReport = z
   .object({
+    asOf: reportAsOf,
     metric: z.enum(SERIES_METRICS),
     interval: z.enum(["hour", "day", "week"]),
     timezone: z.string(),
@@ -101,6 +102,7 @@ timeseriesRoutes.openapi(
 
 const HeatmapReport = z
   .object({
+    asOf: reportAsOf,
     metric: z.enum(HEATMAP_METRICS),
     timezone: z.string(),
     cells: z.array(

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fillRetentionZones, trackRetentionZone } from "../src/db/retention-zones";
 import type { RetentionPeriod } from "../src/reports/retention";
-import { readRolledUpCohorts, type ReturnKind, type StartKind } from "../src/reports/retention-cohorts";
+import { readRolledUpCohorts, type ReturnKind, type StartKind } from "../src/db/reports/retention-cohorts";
 import { readZonedCohorts } from "../src/reports/retention-zoned";
 import { handleScheduled } from "../src/scheduled";
 import { callJson, createWorkspace, expectErrorEnvelope, issuePaths } from "./helpers";

@@ -8,14 +8,14 @@ import {
 } from "../db/reports/retention-cohorts";
 import { findZoneRollup } from "../db/retention-zones";
 import { ApiError } from "../errors";
-import { periodIndex, periodStartAt, toZonedIso } from "../lib/calendar";
+import { periodIndex, periodStartAt, toZonedIso, type DatePeriod } from "../lib/calendar";
 import type { ReportFilter } from "./range";
-import type { RetentionPeriod } from "./retention-periods";
 import { readZonedCohorts } from "./retention-zoned";
 
 export { retentionRate } from "./retention-rate";
 export type { ReturnKind, StartKind } from "../db/reports/retention-cohorts";
-export type { RetentionPeriod } from "./retention-periods";
+/** Retention's cohorts and returns are counted per local day, Monday week or month, numbered as the calendar does. */
+export type RetentionPeriod = DatePeriod;
 
 /** The rollups keep returns up to 59 periods after a cohort's own. */
 export const MAX_PERIODS = 60;

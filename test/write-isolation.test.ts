@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEAD_LETTER_AFTER_ATTEMPTS } from "../src/queue";
+import type { StoredStatus } from "../src/db/messages";
 import type { QueueMessage } from "../src/schemas/queue";
 import { runQueue } from "./failures";
 import { callJson, clickRecord, createApiKey, createLink, expectErrorEnvelope } from "./helpers";
@@ -22,6 +23,27 @@ async function storedIds(workspaceId: string): Promise<string[]> {
     .all<{ id: string }>();
   return results.map((r) => r.id);
 }
+
+/** A stored status as the webhook route hands it to the queue, with the fields a test cares about. */
+function queuedStatus(workspaceId: string, messageId: string, fields: Partial<StoredStatus> = {}): StoredStatus {
+  return {
+    workspaceId,
+    messageId,
+    status: "sent",
+    at: T0,
+    contactHash: null,
+    country: null,
+    bizOpaque: null,
+    errors: null,
+    pricing: null,
+    ...fields,
+  };
+}
+
+const statusMessage = (...statuses: StoredStatus[]): QueueMessage => ({
+  type: "whatsapp",
+  events: { statuses, inbound: [] },
+});
 
 async function deadLetters(key: string) {
   return callJson("/api/v1/dead-letters", { key });
@@ -128,27 +150,10 @@ describe("the events queue consumer", () => {
     const bad = await createWhatsAppWorkspace();
     const good = await createWhatsAppWorkspace();
     await poison("wamid.poison");
-    const body = (workspaceId: string, id: string): QueueMessage => ({
-      type: "whatsapp",
-      events: {
-        statuses: [
-          {
-            workspaceId,
-            messageId: id,
-            status: "sent",
-            at: T0,
-            contactHash: null,
-            country: null,
-            bizOpaque: null,
-            errors: null,
-            pricing: null,
-          },
-        ],
-        inbound: [],
-      },
-    });
-
-    const result = await runQueue([body(bad.workspaceId, "wamid.poison"), body(good.workspaceId, "wamid.other")]);
+    const result = await runQueue([
+      statusMessage(queuedStatus(bad.workspaceId, "wamid.poison")),
+      statusMessage(queuedStatus(good.workspaceId, "wamid.other")),
+    ]);
     expect(result.explicitAcks).toEqual(["msg-1"]);
     expect(result.retryMessages).toEqual([expect.objectContaining({ msgId: "msg-0" })]);
     expect(await storedIds(good.workspaceId)).toEqual(["wamid.other"]);
@@ -158,23 +163,17 @@ describe("the events queue consumer", () => {
     const bad = await createWhatsAppWorkspace();
     const other = await createWhatsAppWorkspace();
     await poison("wamid.poison");
-    const status = (messageId: string) => ({
-      workspaceId: bad.workspaceId,
-      messageId,
-      status: "sent" as const,
-      at: T0,
-      contactHash: "ab".repeat(32),
-      country: "PT",
-      bizOpaque: null,
-      errors: null,
-      pricing: { category: "marketing" },
-    });
-    const message: QueueMessage = {
-      type: "whatsapp",
-      events: { statuses: [status("wamid.poison"), status("wamid.sibling")], inbound: [] },
-    };
+    const status = (messageId: string) =>
+      queuedStatus(bad.workspaceId, messageId, {
+        contactHash: "ab".repeat(32),
+        country: "PT",
+        pricing: { category: "marketing" },
+      });
 
-    const result = await runQueue([message], DEAD_LETTER_AFTER_ATTEMPTS);
+    const result = await runQueue(
+      [statusMessage(status("wamid.poison"), status("wamid.sibling"))],
+      DEAD_LETTER_AFTER_ATTEMPTS,
+    );
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(result.retryMessages).toEqual([]);
     // The sibling of the bad event is stored; only the bad event itself is set aside.
@@ -220,23 +219,8 @@ describe("the events queue consumer", () => {
 
   it("writes the valid events of a WhatsApp message and keeps each invalid one as its own dead letter", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
-    const status = (messageId: string, at: number) => ({
-      workspaceId,
-      messageId,
-      status: "delivered" as const,
-      at,
-      contactHash: null,
-      country: null,
-      bizOpaque: null,
-      errors: null,
-      pricing: null,
-    });
-    const result = await runQueue([
-      {
-        type: "whatsapp",
-        events: { statuses: [status("wamid.good", T0), status("wamid.zero", 0)], inbound: [] },
-      },
-    ]);
+    const status = (messageId: string, at: number) => queuedStatus(workspaceId, messageId, { status: "delivered", at });
+    const result = await runQueue([statusMessage(status("wamid.good", T0), status("wamid.zero", 0))]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(await storedIds(workspaceId)).toEqual(["wamid.good"]);
     expect((await deadLetters(adminKey)).body.deadLetters).toEqual([
@@ -256,27 +240,7 @@ describe("the events queue consumer", () => {
     );
     try {
       const result = await runQueue(
-        [
-          {
-            type: "whatsapp",
-            events: {
-              statuses: [
-                {
-                  workspaceId,
-                  messageId: "wamid.poison",
-                  status: "sent",
-                  at: T0,
-                  contactHash: null,
-                  country: null,
-                  bizOpaque: null,
-                  errors: null,
-                  pricing: null,
-                },
-              ],
-              inbound: [],
-            },
-          },
-        ],
+        [statusMessage(queuedStatus(workspaceId, "wamid.poison"))],
         DEAD_LETTER_AFTER_ATTEMPTS,
       );
       expect(result.explicitAcks).toEqual([]);

@@ -17,3 +17,12 @@ export async function deleteClicksBefore(
     .run();
   return meta.changes;
 }
+
+/** Deletes up to `limit` outbox entries recorded before `before`, oldest first; says how many. */
+export async function deleteOutboxBefore(d1: D1Database, before: number, limit: number): Promise<number> {
+  const { meta } = await d1
+    .prepare("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE created_at < ?1 ORDER BY seq LIMIT ?2)")
+    .bind(before, limit)
+    .run();
+  return meta.changes;
+}

@@ -309,3 +309,36 @@ export const deadLetters = sqliteTable(
   (t) => [index("dead_letters_by_workspace").on(t.workspaceId, t.createdAt)],
 );
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
+
+/** The changes of state that consumers (GA4, outbound webhooks) are told of, each exactly once. */
+export const outboxEventTypes = [
+  "link.clicked",
+  "conversion.created",
+  "message.delivered",
+  "message.read",
+  "message.replied",
+  "message.failed",
+  "message.clicked",
+  "message.converted",
+] as const;
+export type OutboxEventType = (typeof outboxEventTypes)[number];
+
+/**
+ * Every change of state, recorded by triggers in the same transaction as the write that caused it:
+ * a human click, a new conversion, a message first reaching a step (with the inference rules of
+ * message state). `seq` orders the entries for consumers that read past a position.
+ */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    workspaceId: text("workspace_id").notNull(),
+    type: text("type").$type<OutboxEventType>().notNull(),
+    // The click id, conversion id or wamid the change is about.
+    subjectId: text("subject_id").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("outbox_by_workspace").on(t.workspaceId, t.seq)],
+);
+export type OutboxRow = typeof outbox.$inferSelect;

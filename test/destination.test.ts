@@ -38,19 +38,34 @@ describe("buildRedirectUrl", () => {
     );
   });
 
-  it("lets the link's UTM tags replace the destination's, and the visitor's parameters replace both", () => {
+  it("lets the link's UTM tags replace the destination's, and forwards only the visitor's parameters neither has", () => {
     const url = new URL(
       buildRedirectUrl({
         ...base,
         destination: "https://s.example/p?utm_source=old&keep=1",
         utm: { source: "whatsapp", campaign: "spring" },
-        requestQuery: new URLSearchParams("utm_campaign=story&tag=a&tag=b"),
+        requestQuery: new URLSearchParams("utm_campaign=story&utm_source=evil&keep=2&tag=a&tag=b&utm_medium=chat"),
       }),
     );
-    expect(url.searchParams.get("utm_source")).toBe("whatsapp");
-    expect(url.searchParams.get("utm_campaign")).toBe("story");
-    expect(url.searchParams.getAll("tag")).toEqual(["a", "b"]);
-    expect(url.searchParams.get("keep")).toBe("1");
+    expect([...url.searchParams]).toEqual([
+      ["keep", "1"],
+      ["utm_source", "whatsapp"],
+      ["utm_campaign", "spring"],
+      ["tag", "a"],
+      ["tag", "b"],
+      ["utm_medium", "chat"],
+      ["wa_cid", "C1"],
+    ]);
+  });
+
+  it("keeps every parameter the destination has, whatever the visitor sends", () => {
+    expect(
+      buildRedirectUrl({
+        ...base,
+        destination: "https://shop.example.com/landing?x=1&x=3",
+        requestQuery: new URLSearchParams("x=2&y=4"),
+      }),
+    ).toBe("https://shop.example.com/landing?x=1&x=3&y=4&wa_cid=C1");
   });
 
   it("never takes the click id from the visitor", () => {

@@ -72,7 +72,7 @@ describe("GET /:code", () => {
     expect(await counters(adminKey, link.code)).toEqual({ clicks: 1, uniqueClicks: 1, previews: 0, bots: 0 });
   });
 
-  it("forwards the visitor's query parameters but never lets them change scheme, host or path", async () => {
+  it("forwards the visitor's query parameters but never lets them change scheme, host, path or existing parameters", async () => {
     const { adminKey } = await createWorkspace();
     const link = await createLink(adminKey, { url: "https://shop.example.com/offer?sku=42" });
     const res = await visit(link.code, IPHONE_SAFARI, {
@@ -83,9 +83,21 @@ describe("GET /:code", () => {
     expect(location.host).toBe("shop.example.com");
     expect(location.pathname).toBe("/offer");
     expect(location.searchParams.get("ref")).toBe("story");
-    expect(location.searchParams.getAll("sku")).toEqual(["7"]);
+    // The destination's own parameter stays as the link owner stored it.
+    expect(location.searchParams.getAll("sku")).toEqual(["42"]);
     expect(location.searchParams.getAll("wa_cid")).toHaveLength(1);
     expect(location.searchParams.get("wa_cid")).not.toBe("forged");
+  });
+
+  it("never lets the visitor's parameters replace the link's UTM tags or the destination's own parameters", async () => {
+    const { adminKey } = await createWorkspace();
+    const link = await createLink(adminKey, { url: "https://shop.example.com/landing?x=1", utm: { source: "wa" } });
+    const location = async (query: string) =>
+      new URL((await visit(link.code, IPHONE_SAFARI, { query })).headers.get("location")!);
+    expect((await location("?utm_source=evil")).searchParams.getAll("utm_source")).toEqual(["wa"]);
+    const withX = await location("?x=2&y=3");
+    expect(withX.searchParams.getAll("x")).toEqual(["1"]);
+    expect(withX.searchParams.get("y")).toBe("3");
   });
 
   it("uses the workspace's click id parameter", async () => {

@@ -29,22 +29,23 @@ export type RedirectParams = {
 };
 
 /**
- * The redirect target: the stored destination with the link's UTM tags, the visitor's own query
- * parameters and the click id. Only the query is ever touched, so nothing in the request can
- * change the destination's scheme, host or path.
+ * The redirect target: the stored destination with the link's UTM tags and the click id added, and
+ * the visitor's own query parameters forwarded where neither the destination nor the link's UTM has
+ * that name. Only the query is ever touched, and the request can only add to it: it cannot change the
+ * destination's scheme, host, path, existing parameters or UTM, nor the click id, which is always ours.
  */
 export function buildRedirectUrl({ destination, utm, requestQuery, clickIdParam, clickId }: RedirectParams): string {
+  const url = new URL(destination);
   const extra = new URLSearchParams();
   for (const [name, value] of Object.entries(utm ?? {})) if (value) extra.set(`utm_${name}`, value);
   for (const name of new Set(requestQuery.keys())) {
-    if (name === clickIdParam) continue;
-    extra.delete(name);
+    if (name === clickIdParam || url.searchParams.has(name) || extra.has(name)) continue;
     for (const value of requestQuery.getAll(name)) extra.append(name, value);
   }
   if (clickId) extra.set(clickIdParam, clickId);
   if (extra.size === 0) return destination;
 
-  const url = new URL(destination);
+  // The link's UTM tags and the click id replace the destination's own parameters of the same name.
   const overlaps = [...extra.keys()].some((name) => url.searchParams.has(name));
   if (overlaps) {
     for (const name of new Set(extra.keys())) url.searchParams.delete(name);

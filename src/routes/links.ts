@@ -10,6 +10,7 @@ import {
   updateLinkByCode,
   type NewLink,
 } from "../db/links";
+import { isNonPublicDestination } from "../lib/destination";
 import { ApiError, type ErrorIssue } from "../errors";
 import { hashContact } from "../lib/contact";
 import { forgetRedirectTarget } from "../db/link-cache";
@@ -44,6 +45,15 @@ async function resolveCampaign(db: Db, workspaceId: string, id: string | undefin
   return campaign;
 }
 
+/** Destinations in a private network are refused, except when the Worker runs for local development. */
+function refuseNonPublicDestinations(env: Env, destinations: { path: (string | number)[]; url?: string }[]) {
+  if (env.ENVIRONMENT === "development") return;
+  const issues = destinations
+    .filter((d) => d.url !== undefined && isNonPublicDestination(d.url))
+    .map((d) => ({ path: d.path, message: "The host is a loopback, private, link-local or metadata address" }));
+  if (issues.length > 0) throw new ApiError("invalid_request", "No link was written; see issues.", issues);
+}
+
 linkRoutes.openapi(
   createRoute({
     ...write,
@@ -55,6 +65,7 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
+    refuseNonPublicDestinations(c.env, [{ path: ["url"], url: body.url }]);
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issue = variantIssue(campaign?.variants ?? null, body.variant, ["variant"]);
@@ -89,6 +100,10 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
+    refuseNonPublicDestinations(c.env, [
+      { path: ["url"], url: body.url },
+      ...body.recipients.map((r, i) => ({ path: ["recipients", i, "url"], url: r.url })),
+    ]);
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issues = [
@@ -176,6 +191,7 @@ linkRoutes.openapi(
   async (c) => {
     const { code } = c.req.valid("param");
     const { disabled, ...changes } = c.req.valid("json");
+    refuseNonPublicDestinations(c.env, [{ path: ["url"], url: changes.url }]);
     const row = await updateLink(c.var.db, c.var.auth.workspace.id, code, {
       ...changes,
       ...(disabled === undefined ? {} : { disabledAt: disabled ? Date.now() : null }),

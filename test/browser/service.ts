@@ -98,6 +98,8 @@ export class WranglerService {
         "--no-bundle",
         ...persist,
         ...["--env-file", envFile, "--test-scheduled", "--ip", "127.0.0.1", "--port", String(port)],
+        // The test's landing pages are served on loopback, which links may point to only in development.
+        ...["--var", "ENVIRONMENT:development"],
         ...["--log-level", "warn", "--show-interactive-dev-session=false"],
       ],
       env,

@@ -7,6 +7,7 @@ import {
   createLink,
   createWorkspace,
   expectErrorEnvelope,
+  issuePaths,
   ORIGIN,
 } from "./helpers";
 
@@ -135,6 +136,15 @@ describe("POST /api/v1/links", () => {
 });
 
 describe("GET /api/v1/links", () => {
+  it("refuses an empty campaignId filter with 400 instead of listing every link", async () => {
+    const { adminKey } = await createWorkspace();
+    await createLink(adminKey);
+    const res = await callJson("/api/v1/links?campaignId=", { key: adminKey });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
+    expect(issuePaths(res.body)).toEqual([["campaignId"]]);
+  });
+
   it("pages through a workspace's links newest first with a cursor, filtered by campaign", async () => {
     const { adminKey } = await createWorkspace();
     const other = await createWorkspace();

@@ -62,4 +62,25 @@ describe("GET /api/v1/openapi.json", () => {
     expect(createLink.security).toEqual([{ apiKey: [] }]);
     expect(Object.keys(createLink.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "403", "409"]));
   });
+
+  it("lists the error codes as the closed set the service answers with", async () => {
+    const { body } = await callJson("/api/v1/openapi.json");
+    const code = body.components.schemas.Error.properties.error.properties.code;
+    expect(code.enum.sort()).toEqual(
+      [
+        "conflict",
+        "forbidden",
+        "gone",
+        "internal_error",
+        "invalid_json",
+        "invalid_request",
+        "method_not_allowed",
+        "not_found",
+        "payload_too_large",
+        "rate_limited",
+        "unauthorized",
+        "unsupported_media_type",
+      ].sort(),
+    );
+  });
 });

@@ -1,11 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../errors";
+import { ApiError, errorStatus, type ErrorCode } from "../errors";
 import { EARLIEST_EVENT_MS, isStorableTime, MAX_AHEAD_MS } from "../lib/event-bounds";
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: "invalid_request" }),
+      code: z
+        .enum(Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]])
+        .openapi({ example: "invalid_request", description: "A closed set: new codes are a change of the contract" }),
       message: z.string(),
       issues: z
         .array(

@@ -138,4 +138,5 @@ export const Link = z
 export const LinkList = z.object({ links: z.array(Link), nextCursor: z.string().nullable() }).openapi("LinkList");
 export const BulkLinksResult = z.object({ links: z.array(Link) }).openapi("BulkLinksResult");
 
-export const LinkListQuery = ListQuery.extend({ campaignId: z.string().max(64).optional() });
+// An empty `campaignId=` is a mistake, not "every campaign": it is refused rather than ignored.
+export const LinkListQuery = ListQuery.extend({ campaignId: z.string().min(1).max(64).optional() });

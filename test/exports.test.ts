@@ -354,6 +354,27 @@ describe("GET /api/v1/export/messages", () => {
     expect(json.map((row) => row.id)).toEqual(ids.slice(1_000, 2_000));
   }, 60_000);
 
+  it("reads date-only from and to as local midnights in timezone, as reports do, with to including its day", async () => {
+    const { adminKey } = await createWorkspace();
+    const DAY = 24 * 60 * MIN;
+    // 09:00 UTC on 1, 2 and 3 June.
+    await register(
+      adminKey,
+      [0, 1, 2].map((d) => ({ id: `wamid.day${d}`, contact: `+1 415 555 010${d}`, sentAt: iso(T0 + d * DAY) })),
+    );
+    const ids = async (query: string) => (await exportNdjson(`messages?${query}`, adminKey)).map((row) => row.id);
+    expect(await ids("from=2026-06-02&to=2026-06-02")).toEqual(["wamid.day1"]);
+    // In UTC+14, 2 June runs from 10:00 UTC on 1 June to 10:00 UTC on 2 June.
+    expect(await ids("from=2026-06-02&to=2026-06-02&timezone=Pacific/Kiritimati")).toEqual(["wamid.day1"]);
+    expect(await ids("from=2026-06-01&timezone=Pacific/Kiritimati")).toEqual([
+      "wamid.day0",
+      "wamid.day1",
+      "wamid.day2",
+    ]);
+    // In UTC-10, 1 June runs from 10:00 UTC on 1 June: the first message, at 09:00 UTC, is still on 31 May.
+    expect(await ids("from=2026-06-01&to=2026-06-01&timezone=Pacific/Honolulu")).toEqual(["wamid.day1"]);
+  });
+
   it("keeps the messages of the given campaigns and variant", async () => {
     const { adminKey } = await createWorkspace();
     const key = await createApiKey(adminKey, ["reports:read"]);
@@ -412,7 +433,8 @@ describe("exports: security", () => {
   it.each([
     ["an unknown format", "format=xml", ["format"]],
     ["a from that is no time", "from=yesterday", ["from"]],
-    ["a to without a time of day", "to=2026-06-01", ["to"]],
+    ["a to of a day that does not exist", "to=2026-02-30", ["to"]],
+    ["an unknown time zone", "from=2026-06-01&timezone=Mars/Olympus", ["timezone"]],
     ["a to before from", "from=2026-06-02T00:00:00Z&to=2026-06-01T00:00:00Z", ["to"]],
     ["an empty range", "from=2026-06-01T00:00:00Z&to=2026-06-01T00:00:00Z", ["to"]],
     ["an empty campaignId", "campaignId=", ["campaignId"]],
@@ -435,7 +457,14 @@ describe("exports: security", () => {
       const operation = body.paths[`/api/v1/export/${path}`].get;
       expect(operation.tags).toEqual(["Exports"]);
       expect(Object.keys(operation.responses[200].content)).toEqual(["text/csv", "application/x-ndjson"]);
-      expect(operation.parameters.map((p: Json) => p.name)).toEqual(["format", "from", "to", "campaignId", "variant"]);
+      expect(operation.parameters.map((p: Json) => p.name)).toEqual([
+        "from",
+        "to",
+        "campaignId",
+        "variant",
+        "timezone",
+        "format",
+      ]);
     }
   });
 });

@@ -9,11 +9,12 @@ import {
   type ExportTable,
   type Row,
 } from "../db/exports";
-import { ApiError } from "../errors";
 import { csvRow } from "../lib/csv";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
-import { bearerSecurity, errorResponses, isoDateTime } from "../schemas/common";
+import { checkTimeZone, resolveExportBounds } from "../reports/range";
+import { bearerSecurity, errorResponses } from "../schemas/common";
+import { ReportQuery } from "../schemas/reports";
 
 export const exportRoutes = createRouter();
 
@@ -55,18 +56,11 @@ async function streamExport(table: ExportTable, db: Db, filter: ExportFilter, fo
   });
 }
 
-const ExportQuery = z.object({
+// The reports' common parameters (dates mean local midnight in `timezone`), with the export's formats.
+const ExportQuery = ReportQuery.pick({ from: true, to: true, campaignId: true, variant: true, timezone: true }).extend({
   format: z.enum(["csv", "ndjson"]).optional().openapi({
     description: "Defaults to `csv`; without it, `Accept: application/x-ndjson` asks for NDJSON",
   }),
-  from: isoDateTime.optional().openapi({ description: "Rows at or after this time" }),
-  to: isoDateTime.optional().openapi({ description: "Rows before this time" }),
-  campaignId: z
-    .union([z.string().min(1).max(64), z.array(z.string().min(1).max(64)).max(100)])
-    .transform((value) => (Array.isArray(value) ? value : [value]))
-    .optional()
-    .openapi({ type: "array", items: { type: "string" }, description: "Repeatable: `?campaignId=a&campaignId=b`" }),
-  variant: z.string().min(1).max(64).optional(),
 });
 
 function chooseFormat(format: ExportFormat | undefined, accept = ""): ExportFormat {
@@ -75,12 +69,8 @@ function chooseFormat(format: ExportFormat | undefined, accept = ""): ExportForm
 }
 
 function toFilter(workspaceId: string, query: z.infer<typeof ExportQuery>): ExportFilter {
-  const from = query.from === undefined ? null : Date.parse(query.from);
-  const to = query.to === undefined ? null : Date.parse(query.to);
-  if (from !== null && to !== null && to <= from) {
-    throw new ApiError("invalid_request", "The range is empty.", [{ path: ["to"], message: "Must be after from" }]);
-  }
-  return { workspaceId, from, to, campaignIds: query.campaignId, variant: query.variant };
+  const bounds = resolveExportBounds(query, checkTimeZone(query.timezone));
+  return { workspaceId, ...bounds, campaignIds: query.campaignId, variant: query.variant };
 }
 
 for (const table of [clickExport, conversionExport, messageExport]) {

@@ -224,6 +224,24 @@ describe("GET/PATCH/DELETE /api/v1/links/:code", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("refuses a PATCH that changes nothing with 400, leaving updatedAt as it was", async () => {
+    const { adminKey } = await createWorkspace();
+    const link = await createLink(adminKey);
+    const empty = await callJson(`/api/v1/links/${link.code}`, { method: "PATCH", key: adminKey, body: {} });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toEqual(expectErrorEnvelope("invalid_request"));
+    const noBody = await callJson(`/api/v1/links/${link.code}`, { method: "PATCH", key: adminKey });
+    expect(noBody.status).toBe(400);
+    expect((await callJson(`/api/v1/links/${link.code}`, { key: adminKey })).body.updatedAt).toBe(link.updatedAt);
+  });
+
+  it("documents that a null expiresAt removes the expiry", async () => {
+    const { body } = await callJson("/api/v1/openapi.json");
+    const expiresAt = body.components.schemas.UpdateLink.properties.expiresAt;
+    expect(expiresAt.type).toEqual(["string", "null"]);
+    expect(expiresAt.description).toMatch(/null/);
+  });
+
   it("disables with DELETE and re-enables with PATCH", async () => {
     const { adminKey } = await createWorkspace();
     const link = await createLink(adminKey);

@@ -84,6 +84,13 @@ describe("POST /api/v1/workspaces", () => {
 });
 
 describe("PATCH /api/v1/workspace", () => {
+  it("refuses a PATCH that changes nothing with 400", async () => {
+    const { adminKey } = await createWorkspace();
+    const res = await callJson("/api/v1/workspace", { method: "PATCH", key: adminKey, body: {} });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(expectErrorEnvelope("invalid_request"));
+  });
+
   it("stores WhatsApp and GA4 secrets encrypted and only says that they are set", async () => {
     const { workspace, adminKey } = await createWorkspace();
     const res = await callJson("/api/v1/workspace", {

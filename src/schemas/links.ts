@@ -103,12 +103,15 @@ export const BulkLinksBody = z
 export const UpdateLinkBody = z
   .object({
     url: destinationUrl,
-    expiresAt: futureDateTime.nullable(),
+    expiresAt: futureDateTime
+      .nullable()
+      .openapi({ type: ["string", "null"], format: "date-time", description: "`null` removes the expiry" }),
     disabled: z.boolean(),
-    messageId: messageId.nullable(),
+    messageId: messageId.nullable().openapi({ description: "`null` detaches the link from its message" }),
   })
   .partial()
   .strict()
+  .refine((body) => Object.keys(body).length > 0, "Nothing to change: give at least one field")
   .openapi("UpdateLink");
 
 export const Link = z

@@ -90,4 +90,5 @@ export const UpdateWorkspaceBody = z
   .object({ name: z.string().trim().min(1).max(200), settings: SettingsInput })
   .partial()
   .strict()
+  .refine((body) => Object.keys(body).length > 0, "Nothing to change: give a name or settings")
   .openapi("UpdateWorkspace");

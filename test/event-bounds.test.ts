@@ -1,17 +1,10 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { callJson, callWorker, createLink, expectErrorEnvelope } from "./helpers";
-import { createWhatsAppWorkspace, deliverWebhook, getMessage, statusBody } from "./whatsapp-helpers";
+import { createWhatsAppWorkspace, deliverWebhook, getMessage, statusBody, webhookBody } from "./whatsapp-helpers";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
-
-function webhook(value: Record<string, unknown>) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", ...value } }] }],
-  };
-}
 
 async function count(table: string, workspaceId: string): Promise<number> {
   const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`)
@@ -39,7 +32,7 @@ describe("times in a webhook body", () => {
 
   it.each(odd)("skips a status whose timestamp is %s, and stores the rest", async (_name, timestamp) => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
-    const body = webhook({
+    const body = webhookBody({
       statuses: [
         { id: "wamid.odd", status: "sent", timestamp, recipient_id: "16505551234" },
         { id: "wamid.fine", status: "sent", timestamp: String(T0 / 1000), recipient_id: "16505551234" },
@@ -55,7 +48,7 @@ describe("times in a webhook body", () => {
 
   it.each(odd)("skips an inbound message whose timestamp is %s", async (_name, timestamp) => {
     const { workspaceId } = await createWhatsAppWorkspace();
-    const body = webhook({
+    const body = webhookBody({
       messages: [{ id: "wamid.in", from: "16505551234", timestamp, type: "text", text: { body: "hi" } }],
     });
     expect((await deliverWebhook(workspaceId, body)).body).toEqual({ statuses: 0, messages: 0, skipped: 1 });
@@ -78,7 +71,7 @@ describe("times in a webhook body", () => {
   it("skips a status with an id, callback data or type longer than can be stored", async () => {
     const { workspaceId } = await createWhatsAppWorkspace();
     const at = String(T0 / 1000);
-    const body = webhook({
+    const body = webhookBody({
       statuses: [
         { id: "w".repeat(257), status: "sent", timestamp: at },
         { id: "wamid.biz", status: "sent", timestamp: at, biz_opaque_callback_data: "b".repeat(513) },

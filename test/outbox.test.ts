@@ -2,7 +2,7 @@ import { createScheduledController, env } from "cloudflare:test";
 import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { ANDROID_CHROME, callJson, callWorker, createLink } from "./helpers";
-import { createWhatsAppWorkspace, deliverWebhook, statusBody } from "./whatsapp-helpers";
+import { createWhatsAppWorkspace, deliverWebhook, statusBody, webhookBody } from "./whatsapp-helpers";
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
@@ -30,25 +30,9 @@ function permutations<T>(items: T[]): T[][] {
 }
 
 function reply(id: string, contextId: string, at: number) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [
-      {
-        id: "1",
-        changes: [
-          {
-            field: "messages",
-            value: {
-              messaging_product: "whatsapp",
-              messages: [
-                { id, from: "16505551234", timestamp: String(at / 1000), type: "text", context: { id: contextId } },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  };
+  return webhookBody({
+    messages: [{ id, from: "16505551234", timestamp: String(at / 1000), type: "text", context: { id: contextId } }],
+  });
 }
 
 const statuses = [

@@ -72,6 +72,14 @@ export function statusBody(...statuses: StatusInit[]) {
   };
 }
 
+/** Meta's envelope around one change's value (statuses, messages, …). */
+export function webhookBody(value: Record<string, unknown>) {
+  return {
+    object: "whatsapp_business_account",
+    entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", ...value } }] }],
+  };
+}
+
 export function getMessage(key: string, id: string) {
   return callJson(`/api/v1/messages/${encodeURIComponent(id)}`, { key });
 }

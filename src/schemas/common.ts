@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError, errorStatus, type ErrorCode } from "../errors";
-import { EARLIEST_EVENT_MS, isStorableTime, MAX_AHEAD_MS } from "../lib/event-bounds";
+import { EARLIEST_EVENT_MS, isBoundedJson, isStorableTime, MAX_AHEAD_MS } from "../lib/event-bounds";
 
 export const ErrorSchema = z
   .object({
@@ -68,6 +68,11 @@ export function eventTime(maxAheadMs = MAX_AHEAD_MS) {
       message: `Must lie between ${new Date(EARLIEST_EVENT_MS).toISOString().slice(0, 10)} and ${latest}`,
     })
     .openapi({ type: "string", format: "date-time" });
+}
+
+/** JSON that is stored as it came (a status's errors or pricing): shallow and small enough for SQLite. */
+export function boundedJson<T extends z.ZodType>(schema: T) {
+  return schema.refine((value) => isBoundedJson(value), "Nested too deep or too large to store");
 }
 
 export const ListQuery = z.object({

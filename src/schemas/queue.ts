@@ -2,7 +2,8 @@ import { z } from "@hono/zod-openapi";
 import type { ConversionRequest } from "../conversions/record";
 import type { ClickRecord } from "../db/clicks";
 import type { StoredInbound, StoredStatus } from "../db/messages";
-import { isBoundedJson, isStorableTime } from "../lib/event-bounds";
+import { isStorableTime } from "../lib/event-bounds";
+import { boundedJson } from "./common";
 
 // What travels through the events queue is checked again when it is consumed, against the same bounds
 // as at the boundary: a message written by an older version, or damaged, is refused, not stored.
@@ -10,8 +11,6 @@ const text = (max: number) => z.string().max(max);
 const id = text(256);
 const hash = text(128);
 const time = z.number().refine((ms) => isStorableTime(ms, Date.now()), "Outside the storable time range");
-const boundedJson = <T extends z.ZodType>(schema: T) =>
-  schema.refine((value) => isBoundedJson(value), "Nested too deep or too large");
 
 export const ClickRecordSchema = z.object({
   id: text(64),

@@ -1,13 +1,12 @@
 import { z } from "@hono/zod-openapi";
-import { isBoundedJson, isStorableTime } from "../lib/event-bounds";
+import { isStorableTime } from "../lib/event-bounds";
+import { boundedJson } from "../schemas/common";
 
 // Meta's webhook body, read leniently: fields we do not use pass through unchecked, and a change we
 // cannot read is skipped rather than failing the delivery (Meta would retry it for days). What is
 // stored is bounded: ids and names have lengths, JSON has a depth and a size, times a range.
 const unixSeconds = z.union([z.string().regex(/^\d{1,12}$/), z.number().int().nonnegative()]).transform(Number);
 const id = z.string().min(1).max(256);
-const boundedJson = <T extends z.ZodType>(schema: T) =>
-  schema.refine((value) => isBoundedJson(value), "Nested too deep or too large to store");
 
 const Status = z.object({
   id,

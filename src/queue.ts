@@ -6,6 +6,7 @@ import { writeWhatsAppEvents, mergeEvents, type WhatsAppEvents } from "./db/mess
 import { fillRetentionZones } from "./db/retention-zones";
 import { findWorkspace } from "./db/workspaces";
 import { enqueue } from "./events/enqueue";
+import { handleWake } from "./events/pipeline";
 import { readQueueMessage } from "./events/queue-message";
 import type { QueueMessage } from "./schemas/queue";
 
@@ -123,6 +124,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   const whatsapp: { message: Message; body: Body<"whatsapp"> }[] = [];
   const conversions: { message: Message; body: Body<"conversion"> }[] = [];
   const zones: { message: Message; body: Body<"retention-zones"> }[] = [];
+  const wakes: Message[] = [];
   const read = batch.messages.map((message) => ({ message, ...readQueueMessage(message.body) }));
   // Dead letters first: a message whose dead letters cannot be kept now is retried whole.
   const retried = await keepUnreadable(
@@ -135,11 +137,22 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     else if (body.type === "click") clicks.push({ message, body });
     else if (body.type === "whatsapp") whatsapp.push({ message, body });
     else if (body.type === "conversion") conversions.push({ message, body });
+    else if (body.type === "outbox") wakes.push(message);
     else zones.push({ message, body });
   }
   await settle(db, clicks, clickWriter(env));
   await settle(db, whatsapp, whatsappWriter(env));
   for (const conversion of conversions) await settle(db, [conversion], conversionWriter(env, db));
+  // What was written above is in the outbox too: one drain applies it all, whatever woke it.
+  if (wakes.length > 0 || clicks.length + whatsapp.length + conversions.length > 0) {
+    try {
+      await handleWake(env);
+      for (const message of wakes) message.ack();
+    } catch (err) {
+      console.warn(JSON.stringify({ event: "outbox_apply_failed", error: failure(err) }));
+      for (const message of wakes) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+  }
   // Filling a zone's copy is repeatable and has the daily cron as a backstop: it is only ever retried.
   for (const { message, body } of zones) {
     try {

@@ -1,6 +1,7 @@
 import { deleteClicksBefore, deleteOutboxBefore } from "./db/housekeeping";
 import { listWorkspaceSettings } from "./db/workspace-settings";
 import { DAY_MS } from "./lib/calendar";
+import { drainOutbox } from "./events/pipeline";
 import { fillZonesInTurns } from "./queue";
 
 const DELETE_CHUNK = 5_000;
@@ -24,7 +25,7 @@ export async function purgeExpiredEvents(env: Env, now: number): Promise<number>
   return deleted;
 }
 
-/** Outbox entries older than OUTBOX_KEEP_DAYS, deleted in bounded chunks. */
+/** Outbox entries older than OUTBOX_KEEP_DAYS that every consumer has applied, deleted in bounded chunks. */
 export async function purgeOutbox(env: Env, now: number): Promise<number> {
   let deleted = 0;
   for (;;) {
@@ -34,7 +35,15 @@ export async function purgeOutbox(env: Env, now: number): Promise<number> {
   }
 }
 
+/** The cron that runs every minute; the other is the daily housekeeping. */
+export const EVERY_MINUTE = "* * * * *";
+
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
+  // The outbox is applied within seconds through the queue; this catches up if a wake was lost.
+  if (controller.cron === EVERY_MINUTE) {
+    await drainOutbox(env, 50_000);
+    return;
+  }
   const deleted = await purgeExpiredEvents(env, controller.scheduledTime);
   const outbox = await purgeOutbox(env, controller.scheduledTime);
   console.log(JSON.stringify({ event: "housekeeping", deletedEvents: deleted, deletedOutboxEntries: outbox }));

@@ -13,7 +13,9 @@ export type AppEnv = {
   Variables: RequestIdVariables & {
     db: Db;
     auth: AuthContext;
-    /** When the request arrived: what a report holds is complete up to it. */
+    /** When the request arrived. */
     receivedAt: number;
+    /** What a read holds is complete up to this time (see readAsOf). */
+    asOf?: number;
   };
 };

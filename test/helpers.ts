@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import type { ClickRecord } from "../src/db/clicks";
+import { drainOutbox } from "../src/events/pipeline";
 import worker from "../src/index";
 
 export const ORIGIN = "https://cf.test";
@@ -121,4 +122,13 @@ export function withoutAsOf(body: Json): Json {
   expect(Date.parse(body.asOf)).toBeLessThanOrEqual(Date.now());
   const { asOf: _asOf, ...report } = body;
   return report;
+}
+
+/**
+ * The database once the outbox's rollup consumer has applied everything pending: for tests that
+ * call report functions directly (routes do this themselves before every read).
+ */
+export async function applied(): Promise<D1Database> {
+  await drainOutbox(env);
+  return env.DB;
 }

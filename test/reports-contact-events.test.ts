@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { eventMetrics, responseTimes } from "../src/reports/contact-events";
 import { reportFilter } from "../src/reports/range";
-import { callJson, callWorker, createCampaign, createLink, createWorkspace } from "./helpers";
+import { applied, callJson, callWorker, createCampaign, createLink, createWorkspace } from "./helpers";
 
 const SECOND = 1000;
 const MIN = 60_000;
@@ -72,7 +72,10 @@ async function relay(key: string, statuses: StatusInit[], inbound: InboundInit[]
 }
 
 async function respondedAt(workspaceId: string): Promise<Record<string, number | null>> {
-  const { results } = await env.DB.prepare("SELECT id, responded_at FROM inbound_messages WHERE workspace_id = ?1")
+  const { results } = await (
+    await applied()
+  )
+    .prepare("SELECT id, responded_at FROM inbound_messages WHERE workspace_id = ?1")
     .bind(workspaceId)
     .all<{ id: string; responded_at: number | null }>();
   return Object.fromEntries(results.map((r) => [r.id, r.responded_at]));
@@ -86,8 +89,9 @@ async function firstClickAt(linkId: string): Promise<number> {
   return row.at;
 }
 
-function reportAt(workspaceId: string, messageId: string) {
-  return env.DB.prepare("SELECT report_at FROM messages WHERE workspace_id = ?1 AND id = ?2")
+async function reportAt(workspaceId: string, messageId: string) {
+  return (await applied())
+    .prepare("SELECT report_at FROM messages WHERE workspace_id = ?1 AND id = ?2")
     .bind(workspaceId, messageId)
     .first<number>("report_at");
 }
@@ -111,11 +115,11 @@ describe("eventMetrics", () => {
       { type: "escalated", at: T0 - DAY },
     ]);
 
-    expect(await eventMetrics(env.DB, between(workspace.id, T0, T0 + QUARTER))).toEqual({
+    expect(await eventMetrics(await applied(), between(workspace.id, T0, T0 + QUARTER))).toEqual({
       csat: { average: 3.5, responses: 4 },
       chatbot: { selfResolutionRate: 0.75, escalationRate: 0.25, botResolved: 3, escalated: 1, agentResolved: 2 },
     });
-    expect(await eventMetrics(env.DB, filterOf(workspace.id, {}))).toEqual({
+    expect(await eventMetrics(await applied(), filterOf(workspace.id, {}))).toEqual({
       csat: { average: 3, responses: 5 },
       chatbot: { selfResolutionRate: 0.6, escalationRate: 0.4, botResolved: 3, escalated: 2, agentResolved: 2 },
     });
@@ -124,7 +128,7 @@ describe("eventMetrics", () => {
   it("answers null averages and rates when nothing was answered or resolved", async () => {
     const { workspace, adminKey } = await createWorkspace();
     await postEvents(adminKey, [{ type: "agent_resolved", at: T0 }]);
-    expect(await eventMetrics(env.DB, between(workspace.id, T0, T0 + DAY))).toEqual({
+    expect(await eventMetrics(await applied(), between(workspace.id, T0, T0 + DAY))).toEqual({
       csat: { average: null, responses: 0 },
       chatbot: { selfResolutionRate: null, escalationRate: null, botResolved: 0, escalated: 0, agentResolved: 1 },
     });
@@ -137,7 +141,7 @@ describe("eventMetrics", () => {
     await postEvents(adminKey, [answer]);
     await postEvents(adminKey, [answer, { type: "csat", value: 5, at: T0 }]);
     await postEvents(other.adminKey, [{ type: "csat", value: 5, at: T0 }]);
-    const { csat } = await eventMetrics(env.DB, between(workspace.id, T0, T0 + QUARTER));
+    const { csat } = await eventMetrics(await applied(), between(workspace.id, T0, T0 + QUARTER));
     expect(csat).toEqual({ average: 3, responses: 3 });
   });
 
@@ -153,7 +157,8 @@ describe("eventMetrics", () => {
       { type: "csat", value: 1, at: T0 },
       { type: "escalated", at: T0 },
     ]);
-    const of = (more: Omit<Range, "from" | "to">) => eventMetrics(env.DB, between(workspace.id, T0, T0 + DAY, more));
+    const of = async (more: Omit<Range, "from" | "to">) =>
+      eventMetrics(await applied(), between(workspace.id, T0, T0 + DAY, more));
 
     expect(await of({ campaignId: [spring.id] })).toEqual({
       csat: { average: 5, responses: 1 },
@@ -182,7 +187,11 @@ describe("responseTimes", () => {
     await register(adminKey, [{ id: "wamid.m2", phone: A, sentAt: T0 + 15 * MIN }]);
     await relay(adminKey, [], [{ id: "wamid.a2", phone: A, at: T0 + 10 * MIN }]);
     await relay(adminKey, [], [{ id: "wamid.a3", phone: A, at: T0 + 11 * MIN }]);
-    expect(await responseTimes(env.DB, day)).toEqual({ avgResponseTimeSeconds: 220, inbound: 4, responded: 3 });
+    expect(await responseTimes(await applied(), day)).toEqual({
+      avgResponseTimeSeconds: 220,
+      inbound: 4,
+      responded: 3,
+    });
 
     // A message first seen delivered, then registered with an earlier send time: the answer moves earlier.
     await relay(adminKey, [{ id: "wamid.m3", status: "delivered", phone: A, at: T0 + 40 * MIN }], []);
@@ -218,7 +227,7 @@ describe("responseTimes", () => {
       "wamid.a5": null,
       "wamid.b1": null,
     });
-    expect(await responseTimes(env.DB, day)).toEqual({
+    expect(await responseTimes(await applied(), day)).toEqual({
       avgResponseTimeSeconds: (120 + 300 + 240 + 120) / 4,
       inbound: 7,
       responded: 4,
@@ -282,7 +291,7 @@ describe("responseTimes", () => {
     await register(adminKey, [{ id: "wamid.same", phone: A, sentAt: T0 }]);
     await relay(adminKey, [], [{ id: "wamid.in", phone: A, at: T0 }]);
     await register(adminKey, [{ id: "wamid.later", phone: A, sentAt: T0 + 1500 }]);
-    expect(await responseTimes(env.DB, between(workspace.id, T0, T0 + QUARTER))).toEqual({
+    expect(await responseTimes(await applied(), between(workspace.id, T0, T0 + QUARTER))).toEqual({
       avgResponseTimeSeconds: 1.5,
       inbound: 1,
       responded: 1,
@@ -296,10 +305,10 @@ describe("responseTimes", () => {
     await register(adminKey, [{ id: "wamid.out", phone: A, sentAt: T0 + MIN }]);
     await relay(other.adminKey, [], [{ id: "wamid.in", phone: A, at: T0 }]);
     const expected = { avgResponseTimeSeconds: 60, inbound: 1, responded: 1 };
-    expect(await responseTimes(env.DB, between(workspace.id, T0, T0 + DAY))).toEqual(expected);
+    expect(await responseTimes(await applied(), between(workspace.id, T0, T0 + DAY))).toEqual(expected);
     const filtered = between(workspace.id, T0, T0 + DAY, { campaignId: ["cmp_x"], variant: "A" });
-    expect(await responseTimes(env.DB, filtered)).toEqual(expected);
-    expect(await responseTimes(env.DB, between(workspace.id, T0 + QUARTER, T0 + DAY))).toEqual({
+    expect(await responseTimes(await applied(), filtered)).toEqual(expected);
+    expect(await responseTimes(await applied(), between(workspace.id, T0 + QUARTER, T0 + DAY))).toEqual({
       avgResponseTimeSeconds: null,
       inbound: 0,
       responded: 0,
@@ -334,10 +343,10 @@ describe("report ranges", () => {
 
     const inside = TIMES.map((at, i) => ({ at, value: (i % 5) + 1 })).filter(({ at }) => at >= from && at < to);
     const filter = between(workspace.id, from, to);
-    expect(await eventMetrics(env.DB, filter)).toMatchObject({
+    expect(await eventMetrics(await applied(), filter)).toMatchObject({
       csat: { average: inside.reduce((sum, e) => sum + e.value, 0) / inside.length, responses: inside.length },
     });
-    expect(await responseTimes(env.DB, filter)).toEqual({
+    expect(await responseTimes(await applied(), filter)).toEqual({
       avgResponseTimeSeconds: inside.reduce((sum, e) => sum + (D + 2 * DAY - e.at), 0) / 1000 / inside.length,
       inbound: inside.length,
       responded: inside.length,
@@ -354,7 +363,7 @@ describe("report ranges", () => {
       { type: "escalated", at: localMidnight + DAY },
     ]);
     const filter = filterOf(workspace.id, { from: "2026-06-02", to: "2026-06-02", timezone: "Asia/Kathmandu" });
-    expect((await eventMetrics(env.DB, filter)).chatbot).toEqual({
+    expect((await eventMetrics(await applied(), filter)).chatbot).toEqual({
       selfResolutionRate: 0.5,
       escalationRate: 0.5,
       botResolved: 1,
@@ -548,11 +557,13 @@ describe("eventMetrics and responseTimes on random histories", () => {
       const filter = filterOf(workspace.id, range);
       for (const campaignIds of [[], [campaigns[0]], campaigns]) {
         const filtered = { ...filter, campaignIds, variant: campaignIds.length ? "A" : null };
-        expect(await eventMetrics(env.DB, filtered), `${name}, campaigns ${campaignIds}`).toEqual(
+        expect(await eventMetrics(await applied(), filtered), `${name}, campaigns ${campaignIds}`).toEqual(
           expectedEvents(writes, filter.from, filter.to, campaignIds),
         );
       }
-      expect(await responseTimes(env.DB, filter), name).toEqual(expectedResponses(answers, filter.from, filter.to));
+      expect(await responseTimes(await applied(), filter), name).toEqual(
+        expectedResponses(answers, filter.from, filter.to),
+      );
     }
   });
 });

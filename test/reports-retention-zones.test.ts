@@ -5,7 +5,7 @@ import type { RetentionPeriod } from "../src/reports/retention";
 import { readRolledUpCohorts, type ReturnKind, type StartKind } from "../src/db/reports/retention-cohorts";
 import { readZonedCohorts } from "../src/reports/retention-zoned";
 import { handleScheduled } from "../src/scheduled";
-import { callJson, createWorkspace, expectErrorEnvelope, issuePaths } from "./helpers";
+import { applied, callJson, createWorkspace, expectErrorEnvelope, issuePaths } from "./helpers";
 import { runQueue } from "./failures";
 import { seededRandom, type Random } from "./random";
 import {
@@ -41,6 +41,7 @@ async function zoneCopies(workspaceId: string): Promise<ZoneCopy[]> {
 }
 
 async function rowsOf(rollupId: string): Promise<number> {
+  await applied();
   let rows = 0;
   for (const table of ROLLUP_TABLES) {
     const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE workspace_id = ?1`)

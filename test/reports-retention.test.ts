@@ -2,7 +2,15 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { retentionRate } from "../src/reports/retention";
 import { purgeExpiredEvents } from "../src/scheduled";
-import { callJson, callWorker, createApiKey, createWorkspace, expectErrorEnvelope, issuePaths } from "./helpers";
+import {
+  applied,
+  callJson,
+  callWorker,
+  createApiKey,
+  createWorkspace,
+  expectErrorEnvelope,
+  issuePaths,
+} from "./helpers";
 import { seededRandom } from "./random";
 import {
   at,
@@ -486,7 +494,11 @@ describe("GET /api/v1/reports/retention", () => {
     ]);
     const filter = { workspaceId: mine.workspace.id, timeZone: "UTC", campaignIds: [], variant: null };
     expect(
-      await retentionRate(env.DB, { ...filter, from: at("2026-03-16T00:00:00Z"), to: at("2026-03-18T00:00:00Z") }),
+      await retentionRate(await applied(), {
+        ...filter,
+        from: at("2026-03-16T00:00:00Z"),
+        to: at("2026-03-18T00:00:00Z"),
+      }),
     ).toBe(null);
   });
 
@@ -503,7 +515,7 @@ describe("GET /api/v1/reports/retention", () => {
     const zoned = await retention(adminKey, `${params}&timezone=Asia/Kolkata`);
     const filter = { workspaceId: workspace.id, timeZone: "UTC", campaignIds: [], variant: null };
     const range = { from: at("2026-02-09T00:00:00Z"), to: at("2026-02-16T00:00:00Z") };
-    expect(await retentionRate(env.DB, { ...filter, ...range })).toBe(0.5);
+    expect(await retentionRate(await applied(), { ...filter, ...range })).toBe(0.5);
 
     expect(await purgeExpiredEvents(env, NOW + 400 * DAY)).toBeGreaterThanOrEqual(4);
     const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM clicks WHERE workspace_id = ?1")
@@ -513,7 +525,7 @@ describe("GET /api/v1/reports/retention", () => {
     expect(before.cohorts[0].values.map((v: { count: number }) => v.count)).toEqual([2, 1, 1]);
     expect(await retention(adminKey, params)).toEqual(before);
     expect(await retention(adminKey, `${params}&timezone=Asia/Kolkata`)).toEqual(zoned);
-    expect(await retentionRate(env.DB, { ...filter, ...range })).toBe(0.5);
+    expect(await retentionRate(await applied(), { ...filter, ...range })).toBe(0.5);
   });
 });
 
@@ -538,8 +550,8 @@ describe("retentionRate", () => {
     await w.click("clk_h2", h, at("2026-03-14T09:30:00Z"));
     await w.click("clk_h3", h, at("2026-03-14T13:00:00Z"));
 
-    const rate = (from: string, to: string) =>
-      retentionRate(env.DB, {
+    const rate = async (from: string, to: string) =>
+      retentionRate(await applied(), {
         workspaceId: workspace.id,
         from: at(from),
         to: at(to),
@@ -614,7 +626,7 @@ describe("retention of random histories", { timeout: 30_000 }, () => {
       const from = wholeDays ? BASE + r.between(0, 60) * DAY : BASE + r.between(0, 60 * 96) * QUARTER;
       const to = from + (wholeDays ? r.between(1, 21) * DAY : r.between(1, 14 * 96) * QUARTER);
       const filter = { workspaceId: workspace.id, from, to, timeZone: "UTC", campaignIds: [], variant: null };
-      expect(await retentionRate(env.DB, filter), `${new Date(from).toISOString()} ${to - from}`).toBe(
+      expect(await retentionRate(await applied(), filter), `${new Date(from).toISOString()} ${to - from}`).toBe(
         expectedRetentionRate(sim, from, to),
       );
     }

@@ -18,10 +18,16 @@ export async function deleteClicksBefore(
   return meta.changes;
 }
 
-/** Deletes up to `limit` outbox entries recorded before `before`, oldest first; says how many. */
+/**
+ * Deletes up to `limit` outbox entries recorded before `before` that every consumer has applied,
+ * oldest first; says how many.
+ */
 export async function deleteOutboxBefore(d1: D1Database, before: number, limit: number): Promise<number> {
   const { meta } = await d1
-    .prepare("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE created_at < ?1 ORDER BY seq LIMIT ?2)")
+    .prepare(
+      `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox
+       WHERE created_at < ?1 AND seq <= (SELECT MIN(seq) FROM pipeline_positions) ORDER BY seq LIMIT ?2)`,
+    )
     .bind(before, limit)
     .run();
   return meta.changes;

@@ -174,17 +174,16 @@ export const messages = sqliteTable(
     errors: text("errors", { mode: "json" }).$type<unknown[]>(),
     pricing: text("pricing", { mode: "json" }).$type<Record<string, unknown>>(),
     createdAt: integer("created_at").notNull(),
-    // What reports need of the message, kept by triggers (migrations/0006) as clicks, conversions and
-    // replies arrive in any order: the recipient's country (from the number), the device of the first
-    // human click, the first click, conversion and reply that belong to the message, and its revenue.
+    // What reports need of the message: the recipient's country (from the number), and, kept by the
+    // outbox's rollup consumer (src/db/pipeline.ts) as clicks, conversions and replies arrive in any
+    // order, the device of the first human click, the first click, conversion and reply that belong
+    // to the message, and its revenue.
     country: text("country"),
     device: text("device"),
     clickedAt: integer("clicked_at"),
     convertedAt: integer("converted_at"),
     revenueMicros: integer("revenue_micros").notNull().default(0),
     repliedAt: integer("replied_at"),
-    // Set once the message counts in the rollups; the triggers move its contribution as it changes.
-    rolledUp: integer("rolled_up").notNull().default(0),
     // The time reports place the message at: its earliest observed step (a failed message was still sent).
     reportAt: integer("report_at").generatedAlwaysAs(
       sql`NULLIF(MIN(COALESCE(sent_at, 9e15), COALESCE(delivered_at, 9e15), COALESCE(read_at, 9e15), COALESCE(failed_at, 9e15), COALESCE(clicked_at, 9e15)), 9e15)`,
@@ -216,8 +215,10 @@ export const inboundMessages = sqliteTable(
     type: text("type").notNull(),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
-    // The business's next message to this contact after this one (kept by triggers), for response times.
+    // The business's next message to this contact after this one (kept by the rollup consumer), for response times.
     respondedAt: integer("responded_at"),
+    // Whether the row is in the inbound rollups (the consumer moves it there, and again when respondedAt moves).
+    counted: integer("counted").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.id] }),
@@ -324,6 +325,12 @@ export const outboxEventTypes = [
 export type OutboxEventType = (typeof outboxEventTypes)[number];
 
 /**
+ * Entries only the rollups read: a message's state as its writers changed it (times, contact,
+ * campaign, country, pricing), an inbound message, an event reported through the events API.
+ */
+export const internalOutboxTypes = ["message.changed", "inbound.received", "contact_event.recorded"] as const;
+
+/**
  * Every change of state, recorded by triggers in the same transaction as the write that caused it:
  * a human click, a new conversion, a message first reaching a step (with the inference rules of
  * message state). `seq` orders the entries for consumers that read past a position.
@@ -333,7 +340,7 @@ export const outbox = sqliteTable(
   {
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     workspaceId: text("workspace_id").notNull(),
-    type: text("type").$type<OutboxEventType>().notNull(),
+    type: text("type").$type<OutboxEventType | (typeof internalOutboxTypes)[number]>().notNull(),
     // The click id, conversion id or wamid the change is about.
     subjectId: text("subject_id").notNull(),
     occurredAt: integer("occurred_at").notNull(),
@@ -342,3 +349,10 @@ export const outbox = sqliteTable(
   (t) => [index("outbox_by_workspace").on(t.workspaceId, t.seq)],
 );
 export type OutboxRow = typeof outbox.$inferSelect;
+
+/** How far each consumer of the outbox has applied it (see src/db/pipeline.ts). */
+export const pipelinePositions = sqliteTable("pipeline_positions", {
+  consumer: text("consumer").primaryKey(),
+  seq: integer("seq").notNull(),
+  appliedAt: integer("applied_at").notNull(),
+});

@@ -6,6 +6,7 @@ import type { WorkspaceSettings } from "../db/schema";
 import { WriteCoalescer } from "../lib/write-coalescer";
 import type { QueueMessage } from "../schemas/queue";
 import { enqueue, whatsappMessages } from "./enqueue";
+import { wakeConsumer } from "./pipeline";
 
 /**
  * The way clicks and WhatsApp events reach D1. Requests in flight at the same time share one D1
@@ -24,6 +25,7 @@ async function writeOrQueue<T>(
 ): Promise<void> {
   try {
     await coalescer.add(item, write);
+    await wakeConsumer(env);
   } catch (err) {
     console.warn(JSON.stringify({ event: "write_failed_queued", ...describe(item), error: String(err) }));
     await enqueue(env.EVENTS, toQueue(item));
@@ -79,6 +81,7 @@ export async function recordSiteConversion(
   const request = { ...received, occurredAt: received.occurredAt ?? Date.now() };
   try {
     await recordConversion(env, createDb(env.DB), workspace, request, source);
+    await wakeConsumer(env);
   } catch (err) {
     console.warn(
       JSON.stringify({

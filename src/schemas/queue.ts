@@ -78,6 +78,8 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
     source: z.enum(["beacon", "pixel"]),
   }),
   z.object({ type: z.literal("retention-zones"), workspaceId: text(64).optional() }),
+  // The outbox has entries to apply (see src/events/pipeline.ts).
+  z.object({ type: z.literal("outbox") }),
 ]);
 
 /** What travels through the events queue: work that must not be lost when D1 is unavailable. */

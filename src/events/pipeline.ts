@@ -1,0 +1,66 @@
+import { applyOutboxSlice, pendingOutbox, type Pending } from "../db/pipeline";
+import { enqueue } from "./enqueue";
+
+/**
+ * Keeps the rollups (and everything else derived from raw events) following the outbox. Writers
+ * wake the consumer through the events queue after their events are durable; the consumer applies
+ * the outbox a slice at a time until it has caught up; a report first applies what little may be
+ * pending, and says up to when it is complete (`asOf`) when a burst leaves more than that.
+ */
+
+/** Outbox entries applied in one transaction: large enough to group well, small enough to stay short. */
+export const SLICE_ENTRIES = 2_000;
+/** Slices a report applies before answering; past that it answers from what is applied. */
+const READ_SLICES = 3;
+/** How long one queue delivery applies slices before handing over to the next. */
+const DRAIN_BUDGET_MS = 20_000;
+/** A wake is delivered this late, so that the writes of the next second, which skip their own, are in. */
+const WAKE_DELAY_SECONDS = 1;
+
+let lastWake = 0;
+
+/**
+ * Asks the consumer to apply the outbox soon. At most one wake per second per isolate: the writes
+ * that skip theirs committed before the last wake is delivered, so it applies them too.
+ */
+export async function wakeConsumer(env: Env, now = Date.now()): Promise<void> {
+  if (now - lastWake < WAKE_DELAY_SECONDS * 1000) return;
+  lastWake = now;
+  try {
+    await env.EVENTS.send({ type: "outbox" }, { delaySeconds: WAKE_DELAY_SECONDS });
+  } catch (err) {
+    // The minute cron catches up without it.
+    lastWake = 0;
+    console.warn(JSON.stringify({ event: "wake_failed", error: String(err) }));
+  }
+}
+
+/** Applies the outbox until it has caught up or the budget is spent; answers what is left. */
+export async function drainOutbox(env: Env, budgetMs = DRAIN_BUDGET_MS): Promise<Pending> {
+  const started = Date.now();
+  let pending = await pendingOutbox(env.DB);
+  while (pending.pending > 0 && Date.now() - started < budgetMs) {
+    pending = await applyOutboxSlice(env.DB, SLICE_ENTRIES);
+  }
+  return pending;
+}
+
+/** The queue's wake: drains, and hands what a long burst leaves over to the next delivery. */
+export async function handleWake(env: Env): Promise<void> {
+  const left = await drainOutbox(env);
+  if (left.pending > 0) await enqueue(env.EVENTS, [{ type: "outbox" }]);
+}
+
+/**
+ * Applies what is pending before a read, within a bound, and answers the time up to which the read
+ * is complete: the request's own arrival when nothing is left, else just before the oldest entry
+ * not yet applied.
+ */
+export async function readAsOf(env: Env, receivedAt: number): Promise<number> {
+  let pending = await pendingOutbox(env.DB);
+  for (let slice = 0; pending.pending > 0 && slice < READ_SLICES; slice++) {
+    pending = await applyOutboxSlice(env.DB, SLICE_ENTRIES);
+  }
+  if (pending.pending === 0 || pending.oldest === null) return receivedAt;
+  return Math.min(receivedAt, pending.oldest - 1);
+}

@@ -58,6 +58,7 @@ function bindings(config, secrets) {
 
 /** The queue consumers. Crons are left out: the bench never waits for one, and one firing would skew it. */
 function queueTriggers(config) {
+  if (process.env.BENCH_NO_CONSUMER) return [];
   return (config.queues.consumers ?? []).map((consumer) => ({
     type: "queue",
     name: consumer.queue,

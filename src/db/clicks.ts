@@ -33,7 +33,8 @@ SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
       AND occurred_at > ?10 - ?16 * 1000 AND occurred_at <= ?10),
   ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17`;
 
-function bindClick(d1: D1Database, c: ClickRecord): D1PreparedStatement {
+/** The statement that stores one click (its outbox entry and the link counter follow by trigger). */
+export function bindClick(d1: D1Database, c: ClickRecord): D1PreparedStatement {
   return d1
     .prepare(INSERT_CLICK_SQL)
     .bind(

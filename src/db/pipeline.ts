@@ -27,19 +27,19 @@ const slice = (type: string) => `pipeline_entries e WHERE e.type = '${type}'`;
 // Messages reached by the slice: changed ones, and those a new click or conversion belongs to (it
 // carries the message's id, or came through the recipient's own link).
 const reachedMessages = [
-  `SELECT m.rowid FROM ${slice("message.changed").replace(" WHERE", " JOIN messages m ON m.workspace_id = e.workspace_id AND m.id = e.subject_id WHERE")}`,
+  `SELECT m.rowid FROM ${slice("message.changed").replace(" WHERE", " CROSS JOIN messages m ON m.workspace_id = e.workspace_id AND m.id = e.subject_id WHERE")}`,
   ...(["clicks:link.clicked", "conversions:conversion.created"] as const).flatMap((pair) => {
     const [table, type] = pair.split(":");
     return [
-      `SELECT m.rowid FROM pipeline_entries e JOIN ${table} r ON r.id = e.subject_id
-       JOIN messages m ON m.workspace_id = r.workspace_id AND m.id = r.message_id WHERE e.type = '${type}'`,
-      `SELECT m.rowid FROM pipeline_entries e JOIN ${table} r ON r.id = e.subject_id JOIN links l ON l.id = r.link_id
-       JOIN messages m ON m.workspace_id = r.workspace_id AND m.link_code = l.code AND m.contact_hash = l.contact_hash
+      `SELECT m.rowid FROM pipeline_entries e CROSS JOIN ${table} r ON r.id = e.subject_id
+       CROSS JOIN messages m ON m.workspace_id = r.workspace_id AND m.id = r.message_id WHERE e.type = '${type}'`,
+      `SELECT m.rowid FROM pipeline_entries e CROSS JOIN ${table} r ON r.id = e.subject_id CROSS JOIN links l ON l.id = r.link_id
+       CROSS JOIN messages m ON m.workspace_id = r.workspace_id AND m.link_code = l.code AND m.contact_hash = l.contact_hash
        WHERE e.type = '${type}'`,
     ];
   }),
-  `SELECT m.rowid FROM pipeline_entries e JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
-   JOIN messages m ON m.workspace_id = i.workspace_id AND m.id = i.context_id WHERE e.type = 'inbound.received'`,
+  `SELECT m.rowid FROM pipeline_entries e CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
+   CROSS JOIN messages m ON m.workspace_id = i.workspace_id AND m.id = i.context_id WHERE e.type = 'inbound.received'`,
 ].map((select) => `INSERT OR IGNORE INTO pipeline_messages (message_rowid) ${select}`);
 
 // The first human click that belongs to the message, from the raw clicks. A message that is new, or
@@ -80,20 +80,20 @@ const GATHER_SQL = [
 // Contacts whose messages appeared, moved in time or changed contact, and those that wrote to us.
 const MOVED_CONTACTS_SQL = [
   `INSERT OR IGNORE INTO pipeline_contacts (workspace_id, contact_hash)
-   SELECT m.workspace_id, m.contact_hash FROM pipeline_messages p JOIN messages m ON m.rowid = p.message_rowid
+   SELECT m.workspace_id, m.contact_hash FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
    LEFT JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
    WHERE m.contact_hash IS NOT NULL
      AND (a.message_id IS NULL OR a.report_at IS NOT m.report_at OR a.contact_hash IS NOT m.contact_hash)`,
   `INSERT OR IGNORE INTO pipeline_contacts (workspace_id, contact_hash)
-   SELECT a.workspace_id, a.contact_hash FROM pipeline_messages p JOIN messages m ON m.rowid = p.message_rowid
-   JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+   SELECT a.workspace_id, a.contact_hash FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+   CROSS JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
    WHERE a.contact_hash IS NOT NULL AND (a.report_at IS NOT m.report_at OR a.contact_hash IS NOT m.contact_hash)`,
   `INSERT OR IGNORE INTO pipeline_contacts (workspace_id, contact_hash)
    SELECT i.workspace_id, i.contact_hash FROM pipeline_entries e
-   JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
+   CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
    WHERE e.type = 'inbound.received' AND i.contact_hash IS NOT NULL`,
   `INSERT OR IGNORE INTO pipeline_messages (message_rowid)
-   SELECT m.rowid FROM pipeline_contacts c JOIN messages m ON m.workspace_id = c.workspace_id AND m.contact_hash = c.contact_hash`,
+   SELECT m.rowid FROM pipeline_contacts c CROSS JOIN messages m ON m.workspace_id = c.workspace_id AND m.contact_hash = c.contact_hash`,
 ];
 
 // A reply belongs to the message its context names, else to the contact's latest message before it
@@ -123,9 +123,9 @@ const INBOUND_SQL = {
   select: [
     `INSERT OR IGNORE INTO pipeline_inbound (inbound_rowid)
      SELECT i.rowid FROM pipeline_contacts c
-     JOIN inbound_messages i ON i.workspace_id = c.workspace_id AND i.contact_hash = c.contact_hash`,
+     CROSS JOIN inbound_messages i ON i.workspace_id = c.workspace_id AND i.contact_hash = c.contact_hash`,
     `INSERT OR IGNORE INTO pipeline_inbound (inbound_rowid)
-     SELECT i.rowid FROM ${slice("inbound.received").replace(" WHERE", " JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id WHERE")}`,
+     SELECT i.rowid FROM ${slice("inbound.received").replace(" WHERE", " CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id WHERE")}`,
   ],
   answer: `UPDATE inbound_messages SET responded_at = (
     SELECT MIN(m.report_at) FROM messages m
@@ -136,23 +136,23 @@ const INBOUND_SQL = {
 };
 
 const inboundRows = (w: number, where: string) =>
-  `(SELECT ${w} AS w, i.* FROM pipeline_inbound p JOIN inbound_messages i ON i.rowid = p.inbound_rowid WHERE ${where}) AS f`;
+  `(SELECT ${w} AS w, i.* FROM pipeline_inbound p CROSS JOIN inbound_messages i ON i.rowid = p.inbound_rowid WHERE ${where}) AS f`;
 
 const MESSAGES_BEFORE = `(SELECT -1 AS w, a.workspace_id, ${messageFactsColumns("a")}
-  FROM pipeline_messages p JOIN messages m ON m.rowid = p.message_rowid
-  JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id) AS f`;
+  FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+  CROSS JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id) AS f`;
 const MESSAGES_NOW = `(SELECT 1 AS w, m.workspace_id, ${messageFactsSelect}
-  FROM pipeline_messages p JOIN messages m ON m.rowid = p.message_rowid) AS f`;
+  FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid) AS f`;
 
 const newRows = (table: string, type: string) =>
-  `(SELECT 1 AS w, r.* FROM pipeline_entries e JOIN ${table} r ON r.id = e.subject_id WHERE e.type = '${type}') AS f`;
+  `(SELECT 1 AS w, r.* FROM pipeline_entries e CROSS JOIN ${table} r ON r.id = e.subject_id WHERE e.type = '${type}') AS f`;
 
 // Retention (migrations/0008): a contact starts with its first message or first click; clicks,
 // replies and conversions are returns (bits 1, 2 and 4).
 const RETENTION_SQL = [
   `INSERT INTO retention_starts (workspace_id, contact_hash, kind, at, exact)
    SELECT m.workspace_id, m.contact_hash, 'message', m.report_at, 0
-   FROM pipeline_messages p JOIN messages m ON m.rowid = p.message_rowid
+   FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
    LEFT JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
    WHERE m.contact_hash IS NOT NULL AND m.report_at IS NOT NULL
      AND (a.message_id IS NULL OR a.report_at IS NOT m.report_at OR a.contact_hash IS NOT m.contact_hash)`,
@@ -160,26 +160,26 @@ const RETENTION_SQL = [
   `INSERT INTO retention_starts (workspace_id, contact_hash, kind, at, exact)
    SELECT a.workspace_id, a.contact_hash, 'message',
      (SELECT MIN(n.report_at) FROM messages n WHERE n.workspace_id = a.workspace_id AND n.contact_hash = a.contact_hash), 1
-   FROM pipeline_messages p JOIN messages m ON m.rowid = p.message_rowid
-   JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
-   JOIN retention_contacts r ON r.workspace_id = a.workspace_id AND r.contact_hash = a.contact_hash
+   FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+   CROSS JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+   CROSS JOIN retention_contacts r ON r.workspace_id = a.workspace_id AND r.contact_hash = a.contact_hash
    WHERE a.contact_hash IS NOT NULL AND a.contact_hash IS NOT m.contact_hash AND a.report_at <= r.first_message_at
    GROUP BY a.workspace_id, a.contact_hash`,
   `INSERT INTO retention_starts (workspace_id, contact_hash, kind, at, exact)
    SELECT c.workspace_id, c.contact_hash, 'click', c.occurred_at, 0
-   FROM pipeline_entries e JOIN clicks c ON c.id = e.subject_id
+   FROM pipeline_entries e CROSS JOIN clicks c ON c.id = e.subject_id
    WHERE e.type = 'link.clicked' AND c.kind = 'click' AND c.contact_hash IS NOT NULL ORDER BY e.seq`,
   `INSERT INTO retention_returns (workspace_id, contact_hash, at, bit)
    SELECT c.workspace_id, c.contact_hash, c.occurred_at, 1
-   FROM pipeline_entries e JOIN clicks c ON c.id = e.subject_id
+   FROM pipeline_entries e CROSS JOIN clicks c ON c.id = e.subject_id
    WHERE e.type = 'link.clicked' AND c.kind = 'click' AND c.contact_hash IS NOT NULL ORDER BY e.seq`,
   `INSERT INTO retention_returns (workspace_id, contact_hash, at, bit)
    SELECT i.workspace_id, i.contact_hash, i.occurred_at, 2
-   FROM pipeline_entries e JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
+   FROM pipeline_entries e CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
    WHERE e.type = 'inbound.received' AND i.contact_hash IS NOT NULL ORDER BY e.seq`,
   `INSERT INTO retention_returns (workspace_id, contact_hash, at, bit)
    SELECT v.workspace_id, v.contact_hash, v.occurred_at, 4
-   FROM pipeline_entries e JOIN conversions v ON v.id = e.subject_id
+   FROM pipeline_entries e CROSS JOIN conversions v ON v.id = e.subject_id
    WHERE e.type = 'conversion.created' AND v.contact_hash IS NOT NULL ORDER BY e.seq`,
 ];
 
@@ -204,7 +204,7 @@ export const APPLY_SQL: readonly string[] = [
   ...addToRollupsSql("messages", MESSAGES_BEFORE),
   ...addToRollupsSql("messages", MESSAGES_NOW),
   `INSERT OR REPLACE INTO message_rollup_applied (workspace_id, message_id, ${messageFactsColumns()})
-   SELECT m.workspace_id, m.id, ${messageFactsSelect} FROM pipeline_messages p JOIN messages m ON m.rowid = p.message_rowid`,
+   SELECT m.workspace_id, m.id, ${messageFactsSelect} FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid`,
   ...addToRollupsSql("clicks", newRows("clicks", "link.clicked")),
   ...addToRollupsSql("conversions", newRows("conversions", "conversion.created")),
   ...addToRollupsSql("contact_events", newRows("contact_events", "contact_event.recorded")),

@@ -36,11 +36,11 @@ export async function wakeConsumer(env: Env, now = Date.now()): Promise<void> {
 }
 
 /** Applies the outbox until it has caught up or the budget is spent; answers what is left. */
-export async function drainOutbox(env: Env, budgetMs = DRAIN_BUDGET_MS): Promise<Pending> {
+export async function drainOutbox(env: Env, budgetMs = DRAIN_BUDGET_MS, slice = SLICE_ENTRIES): Promise<Pending> {
   const started = Date.now();
   let pending = await pendingOutbox(env.DB);
   while (pending.pending > 0 && Date.now() - started < budgetMs) {
-    pending = await applyOutboxSlice(env.DB, SLICE_ENTRIES);
+    pending = await applyOutboxSlice(env.DB, slice);
   }
   return pending;
 }

@@ -1,9 +1,10 @@
 import type { BucketRange } from "../../lib/rollup-buckets";
 import { rollupParams, rollupWhere, type RollupFilter } from "./rollup-filter";
 
-/** Windows for "clicked / converted within `window` of being sent": the columns the rollups keep. */
-export const WINDOWS = ["1h", "6h", "1d", "3d", "7d", "14d", "30d"] as const;
-export type RollupWindow = (typeof WINDOWS)[number];
+import { WINDOWS, type RollupWindow } from "../../rollups/declarations";
+
+// Windows for "clicked / converted within `window` of being sent": the columns the rollups keep.
+export { WINDOWS, type RollupWindow };
 
 /** What message rollups can be grouped by, and the column that holds it. */
 const GROUP_COLUMN = {

@@ -17,6 +17,7 @@ import { forgetRedirectTarget } from "../db/link-cache";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
+import { readContact, readContacts } from "../schemas/contact";
 import {
   BulkLinksBody,
   BulkLinksResult,
@@ -66,6 +67,7 @@ linkRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     refuseNonPublicDestinations(c.env, [{ path: ["url"], url: body.url }]);
+    const contact = readContact(c.var.auth.workspace.settings.defaultCountry, body.contact, ["contact"]);
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issue = variantIssue(campaign?.variants ?? null, body.variant, ["variant"]);
@@ -74,7 +76,7 @@ linkRoutes.openapi(
       workspaceId,
       {
         ...body,
-        contactHash: body.contact ? await hashContact(c.env.PII_PEPPER, body.contact) : null,
+        contactHash: contact ? await hashContact(c.env.PII_PEPPER, contact) : null,
       },
       Date.now(),
     );
@@ -104,6 +106,12 @@ linkRoutes.openapi(
       { path: ["url"], url: body.url },
       ...body.recipients.map((r, i) => ({ path: ["recipients", i, "url"], url: r.url })),
     ]);
+    const { defaultCountry } = c.var.auth.workspace.settings;
+    const contacts = readContacts(
+      defaultCountry,
+      body.recipients.map((r) => r.contact),
+      (i) => ["recipients", i, "contact"],
+    );
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issues = [
@@ -115,7 +123,7 @@ linkRoutes.openapi(
     if (issues.length > 0) throw new ApiError("invalid_request", "No link was created; see issues.", issues);
 
     const now = Date.now();
-    const contactHashes = await Promise.all(body.recipients.map((r) => hashContact(c.env.PII_PEPPER, r.contact)));
+    const contactHashes = await Promise.all(contacts.map((contact) => hashContact(c.env.PII_PEPPER, contact)));
     const rows = body.recipients.map((r, i) =>
       newLinkRow(
         workspaceId,

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { checkMoney } from "../lib/money";
 import { eventTime } from "./common";
-import { contactInput } from "./links";
+import { contactInput } from "./contact";
 
 const CLOCK_SKEW_MS = 5 * 60_000;
 

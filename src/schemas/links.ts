@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { normalizeContact } from "../lib/contact";
+import { contactInput } from "./contact";
 import { normalizeDestination } from "../lib/destination";
 import { isoDateTime, ListQuery } from "./common";
 import { variantName } from "./campaigns";
@@ -23,21 +23,6 @@ export const destinationUrl = z
     return z.NEVER;
   })
   .openapi({ type: "string", format: "uri", example: "https://shop.example.com/offer?sku=42" });
-
-export const contactInput = z
-  .string()
-  .max(256)
-  .transform((value, ctx) => {
-    const check = normalizeContact(value);
-    if (check.ok) return check.id;
-    ctx.addIssue({ code: "custom", message: check.reason });
-    return z.NEVER;
-  })
-  .openapi({
-    type: "string",
-    example: "+14155550123",
-    description: "Phone number with country code, or a WhatsApp user id",
-  });
 
 const utmValue = z.string().trim().min(1).max(256);
 export const Utm = z

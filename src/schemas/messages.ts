@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { eventTime, isoDateTime } from "./common";
 import { variantName } from "./campaigns";
-import { contactInput, linkCode } from "./links";
+import { contactInput } from "./contact";
+import { linkCode } from "./links";
 
 export const RegisterMessage = z
   .object({

@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
 import { ApiError, handleError, handleNotFound } from "./errors";
+import { limitFailedAuthentication } from "./middleware/rate-limit";
 import { createRouter } from "./middleware/validation";
 import { handleQueue } from "./queue";
 import type { QueueMessage } from "./schemas/queue";
@@ -76,6 +77,7 @@ api.doc31("/openapi.json", {
 
 const app = new Hono<AppEnv>();
 app.use(requestId());
+app.use(limitFailedAuthentication());
 app.route("/", api);
 app.route("/webhooks", webhookRoutes);
 app.route("/t", trackerRoutes);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callJson } from "./helpers";
+import { callJson, type Json } from "./helpers";
 
 describe("GET /api/v1/openapi.json", () => {
   it("describes every route with the schemas that validate it", async () => {
@@ -60,7 +60,21 @@ describe("GET /api/v1/openapi.json", () => {
     );
     const createLink = res.body.paths["/api/v1/links"].post;
     expect(createLink.security).toEqual([{ apiKey: [] }]);
-    expect(Object.keys(createLink.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "403", "409"]));
+    expect(Object.keys(createLink.responses)).toEqual(
+      expect.arrayContaining(["201", "400", "401", "403", "409", "429"]),
+    );
+  });
+
+  it("documents 429 with Retry-After on every route that authenticates", async () => {
+    const { body } = await callJson("/api/v1/openapi.json");
+    const operations = Object.values(body.paths as Record<string, Record<string, Json>>).flatMap((ops) =>
+      Object.values(ops),
+    );
+    const authenticated = operations.filter((op) => op.responses["401"]);
+    expect(authenticated.length).toBeGreaterThan(20);
+    for (const op of authenticated) {
+      expect(op.responses["429"].headers["Retry-After"].schema).toEqual({ type: "integer" });
+    }
   });
 
   it("lists the error codes as the closed set the service answers with", async () => {

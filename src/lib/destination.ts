@@ -49,7 +49,7 @@ function isNonPublicV4(dotted: string): boolean {
 }
 
 /** An IPv6 address as eight 16-bit groups (the parser has already written it in its shortest form). */
-function groupsOf(v6: string): number[] {
+export function groupsOf(v6: string): number[] {
   const [head, tail = ""] = v6.split("::");
   const parse = (part: string) => (part ? part.split(":").map((g) => parseInt(g, 16)) : []);
   const [left, right] = [parse(head), v6.includes("::") ? parse(tail) : []];

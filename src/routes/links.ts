@@ -16,6 +16,7 @@ import { hashContact } from "../lib/contact";
 import { forgetRedirectTarget } from "../db/link-cache";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
+import { rateLimited, withinLimit } from "../middleware/rate-limit";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
 import { readContact, readContacts } from "../schemas/contact";
 import {
@@ -46,6 +47,13 @@ async function resolveCampaign(db: Db, workspaceId: string, id: string | undefin
   return campaign;
 }
 
+/** Requests that create links, per API key (a bulk request is one). */
+async function limitLinkCreation(env: Env, apiKeyId: string) {
+  if (!(await withinLimit(env.LINK_CREATION_LIMITER, apiKeyId))) {
+    throw rateLimited("This API key has created too many links; try again after Retry-After seconds.");
+  }
+}
+
 /** Destinations in a private network are refused, except when the Worker runs for local development. */
 function refuseNonPublicDestinations(env: Env, destinations: { path: (string | number)[]; url?: string }[]) {
   if (env.ENVIRONMENT === "development") return;
@@ -68,6 +76,7 @@ linkRoutes.openapi(
     const body = c.req.valid("json");
     refuseNonPublicDestinations(c.env, [{ path: ["url"], url: body.url }]);
     const contact = readContact(c.var.auth.workspace.settings.defaultCountry, body.contact, ["contact"]);
+    await limitLinkCreation(c.env, c.var.auth.apiKeyId);
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issue = variantIssue(campaign?.variants ?? null, body.variant, ["variant"]);
@@ -112,6 +121,7 @@ linkRoutes.openapi(
       body.recipients.map((r) => r.contact),
       (i) => ["recipients", i, "contact"],
     );
+    await limitLinkCreation(c.env, c.var.auth.apiKeyId);
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issues = [

@@ -32,18 +32,28 @@ const errorDescriptions = {
   410: "Gone",
   413: "Body too large",
   415: "Unsupported content type",
+  429: "Rate limited: too many requests for this key, client or visitor; `Retry-After` says when to try again",
 } as const;
 
-export function errorResponses(...statuses: (keyof typeof errorDescriptions)[]) {
+type ErrorStatus = keyof typeof errorDescriptions;
+
+const retryAfterHeader = {
+  "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" as const } },
+};
+
+/** Error responses of a route; one that authenticates (401) may also be rate limited (429). */
+export function errorResponses(...statuses: ErrorStatus[]) {
+  const all: ErrorStatus[] = statuses.includes(401) && !statuses.includes(429) ? [...statuses, 429] : statuses;
   return Object.fromEntries(
-    statuses.map((status) => [
+    all.map((status) => [
       status,
-      { description: errorDescriptions[status], content: { "application/json": { schema: ErrorSchema } } },
+      {
+        description: errorDescriptions[status],
+        content: { "application/json": { schema: ErrorSchema } },
+        ...(status === 429 ? { headers: retryAfterHeader } : {}),
+      },
     ]),
-  ) as Record<
-    keyof typeof errorDescriptions,
-    { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }
-  >;
+  ) as Record<ErrorStatus, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
 }
 
 export function jsonBody<T extends z.ZodType>(schema: T) {

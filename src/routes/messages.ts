@@ -13,11 +13,17 @@ import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
 import { readContacts } from "../schemas/contact";
-import { IngestResult, MessageState, RegisterMessagesBody, RegisterMessagesResult } from "../schemas/messages";
+import {
+  IngestResult,
+  MessageState,
+  RegisterMessagesBody,
+  RegisterMessagesResult,
+  WhatsAppWebhookBody,
+} from "../schemas/messages";
 import { storeWhatsAppEvents } from "../events/write";
 import { toStoredEvents } from "../whatsapp/ingest";
 import { deriveMessageState } from "../whatsapp/message-state";
-import { readWebhookEvents, WebhookBody } from "../whatsapp/webhook-body";
+import { readWebhookEvents } from "../whatsapp/webhook-body";
 
 export const messageRoutes = createRouter();
 
@@ -30,7 +36,7 @@ messageRoutes.openapi(
     path: "/statuses",
     summary: "Relay a WhatsApp webhook body (statuses and inbound messages) received elsewhere",
     middleware: [requireApiKey("events:write")],
-    request: jsonBody(WebhookBody.openapi("WhatsAppWebhookBody")),
+    request: jsonBody(WhatsAppWebhookBody),
     responses: { 200: jsonResponse(IngestResult, "Stored"), ...errorResponses(400, 401, 403, 413, 415) },
   }),
   async (c) => {

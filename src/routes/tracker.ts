@@ -1,11 +1,10 @@
 import { Hono, type Context } from "hono";
-import { z } from "zod";
 import { readWorkspaceSettingsByPublishableKey } from "../db/workspace-settings";
 import { ApiError, type ErrorCode, type ErrorIssue } from "../errors";
 import { rateLimited, visitorKey, withinLimit } from "../middleware/rate-limit";
 import { toIssues } from "../middleware/validation";
 import { recordSiteConversion } from "../events/write";
-import { conversionFields, withMoney } from "../schemas/conversions";
+import { BeaconBody, PixelQuery } from "../schemas/tracker";
 import { SNIPPET_SOURCE } from "../tracker/snippet";
 import type { AppEnv } from "../types";
 
@@ -16,8 +15,6 @@ const MAX_BEACON_BYTES = 16 * 1024;
 const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) =>
   ch.charCodeAt(0),
 );
-
-const BeaconBody = z.object(conversionFields).strict().transform(withMoney);
 
 let snippetEtag: Promise<string> | null = null;
 function snippetVersion(): Promise<string> {
@@ -99,15 +96,6 @@ trackerRoutes.post("/collect", async (c) => {
   if (!body.success) throw refuse("invalid_request", "The beacon is invalid; see issues.", toIssues(body.error));
   await recordSiteConversion(c.env, workspace, body.data, "beacon");
   return c.body(null, 202, cors);
-});
-
-const PixelQuery = z.object({
-  k: z.string(),
-  cid: z.string().optional(),
-  e: z.string(),
-  v: z.string().optional(),
-  c: z.string().optional(),
-  o: z.string().optional(),
 });
 
 // For places where no script runs: always a GIF, also when the input is bad or the visitor is over its

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { eventTime, isoDateTime } from "./common";
 import { variantName } from "./campaigns";
+import { WebhookBody } from "../whatsapp/webhook-body";
 import { contactInput } from "./contact";
 import { linkCode } from "./links";
 
@@ -58,3 +59,6 @@ export const MessageState = z
 export const IngestResult = z
   .object({ statuses: z.number().int(), messages: z.number().int(), skipped: z.number().int() })
   .openapi("IngestResult");
+
+/** Meta's webhook body, as `POST /webhooks/whatsapp/{workspaceId}` and `POST /api/v1/statuses` take it. */
+export const WhatsAppWebhookBody = WebhookBody.openapi("WhatsAppWebhookBody");

@@ -1,3 +1,5 @@
+import { isLookalikeHost } from "./idn";
+
 export const MAX_URL_LENGTH = 2048;
 
 export type DestinationCheck = { ok: true; url: string } | { ok: false; reason: string };
@@ -19,6 +21,9 @@ export function normalizeDestination(input: string): DestinationCheck {
   if (url.protocol !== "https:" && url.protocol !== "http:") return { ok: false, reason: "Only http and https URLs" };
   if (url.username || url.password) return { ok: false, reason: "URLs with credentials are not allowed" };
   if (!url.hostname) return { ok: false, reason: "The URL needs a host" };
+  if (isLookalikeHost(url.hostname)) {
+    return { ok: false, reason: "The host imitates another with look-alike letters of another script" };
+  }
   const normalized = url.href;
   if (normalized.length > MAX_URL_LENGTH) return { ok: false, reason: `At most ${MAX_URL_LENGTH} characters` };
   return { ok: true, url: normalized };

@@ -64,6 +64,19 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { description, content: { "application/json": { schema } } } as const;
 }
 
+/**
+ * Text as given by a person or their system (names, ids): trimmed, 1 to `max` characters, without control
+ * characters, which no such value holds and which would corrupt CSV exports and log lines.
+ */
+export function plainText(max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, "Control characters are not allowed");
+}
+
 export const isoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T09:00:00Z" });
 
 /**

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isPhoneCountry } from "../lib/contact";
 import { canonicalTimeZone } from "../lib/time-zone";
-import { isoDateTime } from "./common";
+import { isoDateTime, plainText } from "./common";
 
 const origin = z
   .string()
@@ -89,7 +89,7 @@ export const Workspace = z
   .openapi("Workspace");
 
 export const CreateWorkspaceBody = z
-  .object({ name: z.string().trim().min(1).max(200), settings: SettingsInput.optional() })
+  .object({ name: plainText(200), settings: SettingsInput.optional() })
   .strict()
   .openapi("CreateWorkspace");
 
@@ -98,7 +98,7 @@ export const CreatedWorkspace = Workspace.extend({
 }).openapi("CreatedWorkspace");
 
 export const UpdateWorkspaceBody = z
-  .object({ name: z.string().trim().min(1).max(200), settings: SettingsInput })
+  .object({ name: plainText(200), settings: SettingsInput })
   .partial()
   .strict()
   .refine((body) => Object.keys(body).length > 0, "Nothing to change: give a name or settings")

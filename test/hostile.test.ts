@@ -252,7 +252,7 @@ const controls: [string, string, unknown][] = [
   ["a line break in a URL", "/api/v1/links", { url: `${SHOP}/a\r\nSet-Cookie: x=1` }],
   ["a tab in a utm value", "/api/v1/links", { ...LINK, utm: { source: "what\tsapp" } }],
   ["a NUL in an externalId", "/api/v1/links", { ...LINK, externalId: "crm\u0000-1" }],
-  ["a carriage return in an orderId", "/api/v1/conversions", { event: "purchase", orderId: "A\r1" }],
+  ["a carriage return in a click id", "/api/v1/conversions", { event: "purchase", clickId: "A\r1" }],
   ["a NUL in a wamid", "/api/v1/messages", { messages: [{ id: "wamid.\u0000", contact: "+351912345678" }] }],
   [
     "a DEL in a message category",
@@ -517,7 +517,7 @@ const pixelQueries = [
   "k={pk}&e=purchase&o=",
   `k={pk}&e=purchase&cid=${long(65)}`,
   "k={pk}&e=purchase&cid=%00",
-  "k={pk}&e=purchase&o=a%0Db",
+  "k={pk}&e=purchase&cid=a%0Db",
 ];
 for (const query of pixelQueries) {
   add(200, "gif", `the pixel with ?${query.slice(0, 60)}`, (s) => ({

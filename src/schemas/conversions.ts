@@ -25,7 +25,8 @@ export const conversionFields = {
     .optional()
     .openapi({ example: 49.9 }),
   currency: z.string().optional().openapi({ example: "EUR" }),
-  orderId: plainText(128).optional(),
+  // The shop's own order id, kept exactly as its system writes it (exports quote whatever it holds).
+  orderId: z.string().trim().min(1).max(128).optional(),
   gaClientId: z
     .string()
     .regex(/^\d{1,20}\.\d{1,20}$/, "The GA client id, as in the _ga cookie: 1234567890.1700000000")

@@ -4,6 +4,16 @@ import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
+// Copies of wrangler.toml's rate limiters with a limit of 3, which the rate limit tests swap in for the real
+// ones (test/rate-limits.test.ts): a few requests reach a limit there, and every other test keeps the real limits.
+const LIMITERS = ["AUTH_FAILURE", "API_KEY", "LINK_CREATION", "BEACON", "PIXEL"];
+const smallLimiters = Object.fromEntries(
+  LIMITERS.map((name, i) => [
+    `SMALL_${name}_LIMITER`,
+    { namespace_id: String(9001 + i), simple: { limit: 3, period: 60 as const } },
+  ]),
+);
+
 export default defineConfig({
   test: {
     // CI also keeps a machine-readable summary, from which .ci/run prints its closing line.
@@ -24,6 +34,7 @@ export default defineConfig({
                 ENVIRONMENT: "test",
                 TEST_MIGRATIONS: migrations,
               },
+              ratelimits: smallLimiters,
             },
           }),
         ],

@@ -41,7 +41,7 @@ async function bundleManifest(bundleDir, rules) {
   return { mainModule: "worker.js", modules };
 }
 
-/** Bindings as wrangler dev would make them locally: vars, secrets, D1 databases, queue producers. */
+/** Bindings as wrangler dev would make them locally: vars, secrets, D1 databases, queue producers, rate limiters. */
 function bindings(config, secrets) {
   const env = {};
   for (const [name, value] of Object.entries({ ...config.vars, ...secrets })) {
@@ -52,6 +52,9 @@ function bindings(config, secrets) {
   }
   for (const producer of config.queues.producers ?? []) {
     env[producer.binding] = { type: "queue", name: producer.queue, deliveryDelay: producer.delivery_delay };
+  }
+  for (const limiter of config.ratelimits ?? []) {
+    env[limiter.name] = { type: "rate-limit", namespace: limiter.namespace_id, simple: limiter.simple };
   }
   return env;
 }

@@ -1,11 +1,14 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./types";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
 import { readAsOf, wakeConsumer } from "./events/pipeline";
 import { ApiError, handleError, handleNotFound } from "./errors";
+import { limitFailedAuthentication } from "./middleware/rate-limit";
 import { createRouter } from "./middleware/validation";
 import { handleQueue } from "./queue";
+import { publicRoutes } from "./schemas/public-routes";
 import type { QueueMessage } from "./schemas/queue";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { campaignRoutes } from "./routes/campaigns";
@@ -24,12 +27,11 @@ import { trackerRoutes } from "./routes/tracker";
 import { webhookRoutes } from "./routes/webhooks";
 import { workspaceRoutes } from "./routes/workspaces";
 import { handleScheduled } from "./scheduled";
-import type { AppEnv } from "./types";
 
 // A bulk request of 10,000 recipients fits comfortably; anything larger is refused before parsing.
 const MAX_API_BODY_BYTES = 10 * 1024 * 1024;
 
-const api = createRouter().basePath("/api/v1");
+const api = createRouter();
 api.use(async function attachDb(c, next) {
   c.set("receivedAt", Date.now());
   c.set("db", createDb(c.env.DB));
@@ -69,17 +71,29 @@ api.route("/", timeseriesRoutes);
 api.route("/", breakdownRoutes);
 api.route("/", exportRoutes);
 api.route("/", deadLetterRoutes);
-api.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+const app = createRouter();
+app.use(requestId());
+app.use(limitFailedAuthentication());
+app.route("/api/v1", api);
+app.route("/webhooks", webhookRoutes);
+app.route("/t", trackerRoutes);
+app.route("/", redirectRoutes);
+app.onError(handleError);
+app.notFound(handleNotFound);
+
+// The document describes every route: the API's from the schemas that validate them, the others from theirs.
+for (const route of publicRoutes) app.openAPIRegistry.registerPath(route);
+app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
   type: "http",
   scheme: "bearer",
   description: "An API key",
 });
-api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
   type: "http",
   scheme: "bearer",
   description: "The ADMIN_TOKEN secret",
 });
-api.doc31("/openapi.json", {
+app.doc31("/api/v1/openapi.json", {
   openapi: "3.1.0",
   info: {
     title: "chatfunnel",
@@ -87,15 +101,6 @@ api.doc31("/openapi.json", {
     description: "Link tracking and attribution for WhatsApp Business campaigns.",
   },
 });
-
-const app = new Hono<AppEnv>();
-app.use(requestId());
-app.route("/", api);
-app.route("/webhooks", webhookRoutes);
-app.route("/t", trackerRoutes);
-app.route("/", redirectRoutes);
-app.onError(handleError);
-app.notFound(handleNotFound);
 
 export default {
   fetch: app.fetch,

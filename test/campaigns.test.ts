@@ -22,6 +22,9 @@ describe("POST /api/v1/campaigns", () => {
     ["duplicate variants", { name: "x", variants: ["A", "A"] }, ["variants"]],
     ["an empty variant name", { name: "x", variants: [""] }, ["variants", 0]],
     ["no name", { variants: ["A"] }, ["name"]],
+    ["a NUL in the name", { name: "Black\u0000Friday" }, ["name"]],
+    ["a line break in a variant", { name: "x", variants: ["A\nB"] }, ["variants", 0]],
+    ["an escape character in the template", { name: "x", template: "bf\u001b[31m" }, ["template"]],
   ])("answers 400 for %s", async (_, body, path) => {
     const { adminKey } = await createWorkspace();
     const res = await callJson("/api/v1/campaigns", { key: adminKey, body });

@@ -22,6 +22,29 @@ describe("normalizeContact", () => {
   it.each(["", "john@example.com", "+1 23", "+999 1234 5678 9012 3456", "user.", "12ab34"])("refuses %j", (input) => {
     expect(normalizeContact(input).ok).toBe(false);
   });
+
+  it.each([
+    ["0151 99887766", "DE", "+4915199887766"],
+    ["030 1234567", "DE", "+49301234567"],
+    ["(650) 555-1234", "US", "+16505551234"],
+    ["07700 900123", "GB", "+447700900123"],
+    ["011 44 7700 900123", "US", "+447700900123"],
+  ])("reads the national number %s in %s as %s", (input, country, expected) => {
+    expect(normalizeContact(input, country)).toEqual({ ok: true, id: expected });
+  });
+
+  it("keeps reading numbers with their country code as written, whatever the default country", () => {
+    expect(normalizeContact("+44 7700 900123", "DE")).toEqual({ ok: true, id: "+447700900123" });
+    expect(normalizeContact("0044 7700 900123", "DE")).toEqual({ ok: true, id: "+447700900123" });
+    expect(normalizeContact("447700900123", "DE")).toEqual({ ok: true, id: "+447700900123" });
+  });
+
+  it("asks for a default country for a national number, and refuses one that is not a number there", () => {
+    expect(normalizeContact("0151 99887766")).toMatchObject({ ok: false, needsCountry: true });
+    expect(normalizeContact("0151 99887766", "Germany")).toMatchObject({ ok: false, needsCountry: true });
+    expect(normalizeContact("0 1", "DE")).toMatchObject({ ok: false });
+    expect(normalizeContact("0151 9988x766", "DE")).toEqual({ ok: false, reason: expect.any(String) });
+  });
 });
 
 describe("contactCountry", () => {

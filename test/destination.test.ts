@@ -21,6 +21,27 @@ describe("normalizeDestination", () => {
   ])("refuses %s", (input) => {
     expect(normalizeDestination(input).ok).toBe(false);
   });
+
+  it.each([
+    ["Cyrillic а among Latin letters", "https://аpple.com/login"],
+    ["Greek ο among Latin letters", "https://gοοgle.com/"],
+    ["Cyrillic look-alikes only, under .com", "https://аррӏе.com/"],
+    ["the same, written as Punycode", "https://xn--80ak6aa92e.com/"],
+    ["a mixed label below a real domain", "https://pаypal.example.com/"],
+    ["a label that is not valid Punycode", "https://xn--a.com/"],
+  ])("refuses a host that imitates another: %s", (_, input) => {
+    expect(normalizeDestination(input)).toEqual({ ok: false, reason: expect.stringContaining("look-alike") });
+  });
+
+  it.each([
+    ["https://münchen.de/", "https://xn--mnchen-3ya.de/"],
+    ["https://пример.рф/", "https://xn--e1afmkfd.xn--p1ai/"],
+    ["https://παράδειγμα.gr/", "https://xn--hxajbheg2az3al.gr/"],
+    ["https://例え.jp/", "https://xn--r8jz45g.jp/"],
+    ["https://my_shop.example.com/", "https://my_shop.example.com/"],
+  ])("keeps the real internationalised host %s", (input, expected) => {
+    expect(normalizeDestination(input)).toEqual({ ok: true, url: expected });
+  });
 });
 
 describe("buildRedirectUrl", () => {

@@ -4,6 +4,11 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      SMALL_AUTH_FAILURE_LIMITER: RateLimit;
+      SMALL_API_KEY_LIMITER: RateLimit;
+      SMALL_LINK_CREATION_LIMITER: RateLimit;
+      SMALL_BEACON_LIMITER: RateLimit;
+      SMALL_PIXEL_LIMITER: RateLimit;
     }
   }
 }

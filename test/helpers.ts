@@ -12,6 +12,8 @@ type RequestOptions = {
   body?: unknown;
   headers?: Record<string, string>;
   cf?: Record<string, unknown>;
+  /** The bindings the Worker gets: the test environment's unless a test swaps some in. */
+  env?: Env;
 };
 
 /** Calls the Worker and waits for everything it handed to waitUntil (click recording) to finish. */
@@ -31,7 +33,7 @@ export async function callWorker(path: string, options: RequestOptions = {}): Pr
     cf: options.cf,
   } as RequestInit);
   const ctx = createExecutionContext();
-  const response = await worker.fetch(request, env, ctx);
+  const response = await worker.fetch(request, options.env ?? env, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callJson } from "./helpers";
+import { callJson, type Json } from "./helpers";
 
 describe("GET /api/v1/openapi.json", () => {
   it("describes every route with the schemas that validate it", async () => {
@@ -42,6 +42,13 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /api/v1/export/clicks",
         "GET /api/v1/export/conversions",
         "GET /api/v1/export/messages",
+        "GET /{code}",
+        "GET /t/s.js",
+        "POST /t/collect",
+        "OPTIONS /t/collect",
+        "GET /t/p.gif",
+        "GET /webhooks/whatsapp/{workspaceId}",
+        "POST /webhooks/whatsapp/{workspaceId}",
       ].sort(),
     );
     expect(res.body.components.securitySchemes.apiKey).toEqual(
@@ -60,7 +67,48 @@ describe("GET /api/v1/openapi.json", () => {
     );
     const createLink = res.body.paths["/api/v1/links"].post;
     expect(createLink.security).toEqual([{ apiKey: [] }]);
-    expect(Object.keys(createLink.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "403", "409"]));
+    expect(Object.keys(createLink.responses)).toEqual(
+      expect.arrayContaining(["201", "400", "401", "403", "409", "429"]),
+    );
+  });
+
+  it("describes the redirect, the tracker and the WhatsApp webhook with the schemas they read", async () => {
+    const { body } = await callJson("/api/v1/openapi.json");
+    const { paths } = body;
+    expect(Object.keys(paths["/{code}"].get.responses).sort()).toEqual(["302", "404", "410"]);
+    expect(paths["/{code}"].get.parameters).toEqual([expect.objectContaining({ name: "code", in: "path" })]);
+    expect(Object.keys(paths["/t/s.js"].get.responses["200"].content)).toEqual(["application/javascript"]);
+    expect(Object.keys(paths["/t/collect"].post.requestBody.content).sort()).toEqual([
+      "application/json",
+      "text/plain",
+    ]);
+    expect(Object.keys(paths["/t/collect"].post.responses)).toEqual(expect.arrayContaining(["202", "429"]));
+    const pixelParams = paths["/t/p.gif"].get.parameters.map((p: Json) => p.name).sort();
+    expect(pixelParams).toEqual(["c", "cid", "e", "k", "o", "v"]);
+    expect(Object.keys(paths["/t/p.gif"].get.responses)).toEqual(["200"]);
+    const webhook = paths["/webhooks/whatsapp/{workspaceId}"];
+    expect(webhook.get.parameters.map((p: Json) => p.name)).toEqual(
+      expect.arrayContaining(["workspaceId", "hub.mode", "hub.verify_token", "hub.challenge"]),
+    );
+    expect(webhook.post.parameters.map((p: Json) => p.name)).toEqual(
+      expect.arrayContaining(["workspaceId", "x-hub-signature-256"]),
+    );
+    expect(webhook.post.requestBody.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/WhatsAppWebhookBody",
+    });
+    expect(Object.keys(webhook.post.responses)).toEqual(expect.arrayContaining(["200", "401", "413"]));
+  });
+
+  it("documents 429 with Retry-After on every route that authenticates", async () => {
+    const { body } = await callJson("/api/v1/openapi.json");
+    const operations = Object.values(body.paths as Record<string, Record<string, Json>>).flatMap((ops) =>
+      Object.values(ops),
+    );
+    const authenticated = operations.filter((op) => op.responses["401"]);
+    expect(authenticated.length).toBeGreaterThan(20);
+    for (const op of authenticated) {
+      expect(op.responses["429"].headers["Retry-After"].schema).toEqual({ type: "integer" });
+    }
   });
 
   it("lists the error codes as the closed set the service answers with", async () => {

@@ -11,6 +11,8 @@ export type WorkspaceSettings = {
   retentionDays: number;
   /** The reporting time zone: retention in it is kept rolled up on its wall clock. */
   timezone: string;
+  /** ISO 3166-1 alpha-2: national phone numbers are read in it; null refuses them. */
+  defaultCountry: string | null;
   ga4MeasurementId: string | null;
 };
 

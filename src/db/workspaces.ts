@@ -12,6 +12,7 @@ export const defaultSettings: WorkspaceSettings = {
   allowedOrigins: [],
   retentionDays: 400,
   timezone: "UTC",
+  defaultCountry: null,
   ga4MeasurementId: null,
 };
 

@@ -1,3 +1,5 @@
+import { isLookalikeHost } from "./idn";
+
 export const MAX_URL_LENGTH = 2048;
 
 export type DestinationCheck = { ok: true; url: string } | { ok: false; reason: string };
@@ -19,6 +21,9 @@ export function normalizeDestination(input: string): DestinationCheck {
   if (url.protocol !== "https:" && url.protocol !== "http:") return { ok: false, reason: "Only http and https URLs" };
   if (url.username || url.password) return { ok: false, reason: "URLs with credentials are not allowed" };
   if (!url.hostname) return { ok: false, reason: "The URL needs a host" };
+  if (isLookalikeHost(url.hostname)) {
+    return { ok: false, reason: "The host imitates another with look-alike letters of another script" };
+  }
   const normalized = url.href;
   if (normalized.length > MAX_URL_LENGTH) return { ok: false, reason: `At most ${MAX_URL_LENGTH} characters` };
   return { ok: true, url: normalized };
@@ -49,7 +54,7 @@ function isNonPublicV4(dotted: string): boolean {
 }
 
 /** An IPv6 address as eight 16-bit groups (the parser has already written it in its shortest form). */
-function groupsOf(v6: string): number[] {
+export function groupsOf(v6: string): number[] {
   const [head, tail = ""] = v6.split("::");
   const parse = (part: string) => (part ? part.split(":").map((g) => parseInt(g, 16)) : []);
   const [left, right] = [parse(head), v6.includes("::") ? parse(tail) : []];

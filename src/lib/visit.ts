@@ -1,4 +1,5 @@
 import { hmacSha256Hex } from "./crypto";
+import { groupsOf } from "./destination";
 import { classifyUserAgent, describeUserAgent, type UserAgentDetails } from "./user-agent";
 
 /** What a request to a short link says about its visitor (the redirect reads it from the headers). */
@@ -33,7 +34,7 @@ function referrerHost(referrer: string | null): string | null {
  * Visitors are told apart by HMAC(ip + user agent) under a salt derived from PII_PEPPER and the UTC
  * day, so a visitor cannot be followed across days and the IP is never stored.
  */
-async function visitorHash(pepper: string, ip: string, userAgent: string, at: number): Promise<string> {
+export async function visitorHash(pepper: string, ip: string, userAgent: string, at: number): Promise<string> {
   const day = new Date(at).toISOString().slice(0, 10);
   const salt = await hmacSha256Hex(pepper, `visitor-salt:${day}`);
   return hmacSha256Hex(salt, `${ip}\n${userAgent}`);
@@ -54,4 +55,20 @@ export async function describeVisitor(pepper: string, request: VisitRequest, at:
     referrerHost: referrerHost(request.referrer),
     userAgent: userAgent ? userAgent.slice(0, 512) : null,
   };
+}
+
+/**
+ * The address a client is rate limited by: an IPv4 address as it is, an IPv6 one by its /64, which a
+ * single subscriber holds whole and can pick addresses from at will. Null for what is not an address.
+ */
+export function addressBlock(ip: string): string | null {
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(ip)) return ip;
+  let host: string;
+  try {
+    host = new URL(`http://[${ip}]/`).hostname;
+  } catch {
+    return null;
+  }
+  const prefix = groupsOf(host.slice(1, -1)).slice(0, 4);
+  return `${prefix.map((group) => group.toString(16)).join(":")}::/64`;
 }

@@ -4,6 +4,7 @@ import type { ApiScope } from "../db/schema";
 import { ApiError } from "../errors";
 import { secretsEqual, sha256Hex } from "../lib/crypto";
 import type { AppEnv } from "../types";
+import { rateLimited, withinLimit } from "./rate-limit";
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -22,6 +23,9 @@ export function requireApiKey(...scopes: [ApiScope, ...ApiScope[]]) {
     // The index lookup is by hash; the final comparison is constant-time all the same.
     if (!row || !(await secretsEqual(row.key.keyHash, keyHash))) {
       throw new ApiError("unauthorized", "The API key is invalid or revoked.");
+    }
+    if (!(await withinLimit(c.env.API_KEY_LIMITER, row.key.id))) {
+      throw rateLimited("This API key has made too many requests; try again after Retry-After seconds.");
     }
     if (!row.key.scopes.some((held) => held === "admin" || scopes.includes(held))) {
       throw new ApiError("forbidden", `This API key needs the \`${scopes.join("` or `")}\` scope.`);

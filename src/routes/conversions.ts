@@ -8,6 +8,7 @@ import { newId } from "../lib/ids";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
+import { readContact, readContacts } from "../schemas/contact";
 import { ContactEventsBody, ContactEventsResult, ConversionBody, ConversionResult } from "../schemas/conversions";
 
 export const conversionRoutes = createRouter();
@@ -27,7 +28,10 @@ conversionRoutes.openapi(
     },
   }),
   async (c) => {
-    const result = await recordConversion(c.env, c.var.db, c.var.auth.workspace, c.req.valid("json"), "api");
+    const body = c.req.valid("json");
+    const { workspace } = c.var.auth;
+    const contact = readContact(workspace.settings.defaultCountry, body.contact, ["contact"]);
+    const result = await recordConversion(c.env, c.var.db, workspace, { ...body, contact }, "api");
     return c.json(result, 201);
   },
 );
@@ -44,6 +48,11 @@ conversionRoutes.openapi(
   async (c) => {
     const { events } = c.req.valid("json");
     const workspace = c.var.auth.workspace;
+    const contacts = readContacts(
+      workspace.settings.defaultCountry,
+      events.map((e) => e.contact),
+      (i) => ["events", i, "contact"],
+    );
     const campaignIds = [...new Set(events.map((e) => e.campaignId).filter((id): id is string => !!id))];
     if (campaignIds.length > 0) {
       const known = await findCampaignIds(c.env.DB, workspace.id, campaignIds);
@@ -56,10 +65,10 @@ conversionRoutes.openapi(
     }
     const now = Date.now();
     const rows = await Promise.all(
-      events.map(async (e) => ({
+      events.map(async (e, i) => ({
         id: newId("evt"),
         type: e.type,
-        contactHash: await hashContact(c.env.PII_PEPPER, e.contact),
+        contactHash: await hashContact(c.env.PII_PEPPER, contacts[i]),
         campaignId: e.campaignId ?? null,
         value: e.value ?? null,
         occurredAt: e.occurredAt ?? now,

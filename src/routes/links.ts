@@ -16,7 +16,9 @@ import { hashContact } from "../lib/contact";
 import { forgetRedirectTarget } from "../db/link-cache";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
+import { rateLimited, withinLimit } from "../middleware/rate-limit";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
+import { readContact, readContacts } from "../schemas/contact";
 import {
   BulkLinksBody,
   BulkLinksResult,
@@ -45,6 +47,13 @@ async function resolveCampaign(db: Db, workspaceId: string, id: string | undefin
   return campaign;
 }
 
+/** Requests that create links, per API key (a bulk request is one). */
+async function limitLinkCreation(env: Env, apiKeyId: string) {
+  if (!(await withinLimit(env.LINK_CREATION_LIMITER, apiKeyId))) {
+    throw rateLimited("This API key has created too many links; try again after Retry-After seconds.");
+  }
+}
+
 /** Destinations in a private network are refused, except when the Worker runs for local development. */
 function refuseNonPublicDestinations(env: Env, destinations: { path: (string | number)[]; url?: string }[]) {
   if (env.ENVIRONMENT === "development") return;
@@ -66,6 +75,8 @@ linkRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     refuseNonPublicDestinations(c.env, [{ path: ["url"], url: body.url }]);
+    const contact = readContact(c.var.auth.workspace.settings.defaultCountry, body.contact, ["contact"]);
+    await limitLinkCreation(c.env, c.var.auth.apiKeyId);
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issue = variantIssue(campaign?.variants ?? null, body.variant, ["variant"]);
@@ -74,7 +85,7 @@ linkRoutes.openapi(
       workspaceId,
       {
         ...body,
-        contactHash: body.contact ? await hashContact(c.env.PII_PEPPER, body.contact) : null,
+        contactHash: contact ? await hashContact(c.env.PII_PEPPER, contact) : null,
       },
       Date.now(),
     );
@@ -104,6 +115,13 @@ linkRoutes.openapi(
       { path: ["url"], url: body.url },
       ...body.recipients.map((r, i) => ({ path: ["recipients", i, "url"], url: r.url })),
     ]);
+    const { defaultCountry } = c.var.auth.workspace.settings;
+    const contacts = readContacts(
+      defaultCountry,
+      body.recipients.map((r) => r.contact),
+      (i) => ["recipients", i, "contact"],
+    );
+    await limitLinkCreation(c.env, c.var.auth.apiKeyId);
     const workspaceId = c.var.auth.workspace.id;
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issues = [
@@ -115,7 +133,7 @@ linkRoutes.openapi(
     if (issues.length > 0) throw new ApiError("invalid_request", "No link was created; see issues.", issues);
 
     const now = Date.now();
-    const contactHashes = await Promise.all(body.recipients.map((r) => hashContact(c.env.PII_PEPPER, r.contact)));
+    const contactHashes = await Promise.all(contacts.map((contact) => hashContact(c.env.PII_PEPPER, contact)));
     const rows = body.recipients.map((r, i) =>
       newLinkRow(
         workspaceId,

@@ -12,11 +12,18 @@ import { contactCountry, hashContact } from "../lib/contact";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
-import { IngestResult, MessageState, RegisterMessagesBody, RegisterMessagesResult } from "../schemas/messages";
+import { readContacts } from "../schemas/contact";
+import {
+  IngestResult,
+  MessageState,
+  RegisterMessagesBody,
+  RegisterMessagesResult,
+  WhatsAppWebhookBody,
+} from "../schemas/messages";
 import { storeWhatsAppEvents } from "../events/write";
 import { toStoredEvents } from "../whatsapp/ingest";
 import { deriveMessageState } from "../whatsapp/message-state";
-import { readWebhookEvents, WebhookBody } from "../whatsapp/webhook-body";
+import { readWebhookEvents } from "../whatsapp/webhook-body";
 
 export const messageRoutes = createRouter();
 
@@ -29,7 +36,7 @@ messageRoutes.openapi(
     path: "/statuses",
     summary: "Relay a WhatsApp webhook body (statuses and inbound messages) received elsewhere",
     middleware: [requireApiKey("events:write")],
-    request: jsonBody(WebhookBody.openapi("WhatsAppWebhookBody")),
+    request: jsonBody(WhatsAppWebhookBody),
     responses: { 200: jsonResponse(IngestResult, "Stored"), ...errorResponses(400, 401, 403, 413, 415) },
   }),
   async (c) => {
@@ -52,6 +59,11 @@ messageRoutes.openapi(
   async (c) => {
     const { messages } = c.req.valid("json");
     const workspaceId = c.var.auth.workspace.id;
+    const contacts = readContacts(
+      c.var.auth.workspace.settings.defaultCountry,
+      messages.map((m) => m.contact),
+      (i) => ["messages", i, "contact"],
+    );
     const distinct = (values: (string | null | undefined)[]) => [...new Set(values.filter((v): v is string => !!v))];
     const links = await findMessageLinks(c.env.DB, workspaceId, distinct(messages.map((m) => m.linkCode)));
     // A message without a campaignId takes its link's campaign, whose variants then apply too.
@@ -75,8 +87,8 @@ messageRoutes.openapi(
         const variant = m.variant ?? (m.campaignId ? null : link?.variant) ?? null;
         return {
           id: m.id,
-          contactHash: await hashContact(c.env.PII_PEPPER, m.contact),
-          country: contactCountry(m.contact),
+          contactHash: await hashContact(c.env.PII_PEPPER, contacts[i]),
+          country: contactCountry(contacts[i]),
           campaignId,
           variant,
           linkCode: m.linkCode ?? null,

@@ -1,10 +1,10 @@
 import { Hono, type Context } from "hono";
-import { z } from "zod";
 import { readWorkspaceSettingsByPublishableKey } from "../db/workspace-settings";
 import { ApiError, type ErrorCode, type ErrorIssue } from "../errors";
+import { rateLimited, visitorKey, withinLimit } from "../middleware/rate-limit";
 import { toIssues } from "../middleware/validation";
 import { recordSiteConversion } from "../events/write";
-import { conversionFields, withMoney } from "../schemas/conversions";
+import { BeaconBody, PixelQuery } from "../schemas/tracker";
 import { SNIPPET_SOURCE } from "../tracker/snippet";
 import type { AppEnv } from "../types";
 
@@ -15,8 +15,6 @@ const MAX_BEACON_BYTES = 16 * 1024;
 const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) =>
   ch.charCodeAt(0),
 );
-
-const BeaconBody = z.object(conversionFields).strict().transform(withMoney);
 
 let snippetEtag: Promise<string> | null = null;
 function snippetVersion(): Promise<string> {
@@ -78,6 +76,10 @@ trackerRoutes.post("/collect", async (c) => {
   const { workspace, cors } = await beaconWorkspace(c);
   // Errors for an allowed page carry the CORS headers too, so the site's console shows why.
   const refuse = (code: ErrorCode, message: string, issues?: ErrorIssue[]) => new ApiError(code, message, issues, cors);
+  const visitor = await visitorKey(c.env.PII_PEPPER, c.req.raw.headers, workspace.id);
+  if (visitor && !(await withinLimit(c.env.BEACON_LIMITER, visitor))) {
+    throw rateLimited("Too many beacons from this visitor; try again after Retry-After seconds.", cors);
+  }
   const type = c.req.header("content-type") ?? "";
   if (!/^(text\/plain|application\/json)\b/i.test(type)) {
     throw refuse("unsupported_media_type", "Send the beacon as text/plain or application/json.");
@@ -96,23 +98,17 @@ trackerRoutes.post("/collect", async (c) => {
   return c.body(null, 202, cors);
 });
 
-const PixelQuery = z.object({
-  k: z.string(),
-  cid: z.string().optional(),
-  e: z.string(),
-  v: z.string().optional(),
-  c: z.string().optional(),
-  o: z.string().optional(),
-});
-
-// For places where no script runs: always a GIF, also when the input is bad (it is then not recorded).
+// For places where no script runs: always a GIF, also when the input is bad or the visitor is over its
+// rate limit (it is then not recorded).
 trackerRoutes.get("/p.gif", async (c) => {
   const query = PixelQuery.safeParse(c.req.query());
   if (query.success) {
     const { k, cid, e, v, c: currency, o } = query.data;
     const body = BeaconBody.safeParse({ clickId: cid, event: e, value: v, currency, orderId: o });
     const workspace = body.success ? await readWorkspaceSettingsByPublishableKey(c.env.DB, k) : null;
-    if (body.success && workspace) {
+    const visitor = workspace ? await visitorKey(c.env.PII_PEPPER, c.req.raw.headers, workspace.id) : null;
+    const limited = visitor !== null && !(await withinLimit(c.env.PIXEL_LIMITER, visitor));
+    if (body.success && workspace && !limited) {
       c.executionCtx.waitUntil(
         recordSiteConversion(c.env, workspace, body.data, "pixel").catch((err) =>
           console.error(JSON.stringify({ event: "pixel_not_recorded", error: String(err) })),

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isoDateTime } from "./common";
+import { isoDateTime, plainText } from "./common";
 
 export const scopes = ["links:write", "events:write", "reports:read", "admin"] as const;
 
@@ -16,7 +16,7 @@ export const ApiKey = z
 
 export const CreateApiKeyBody = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: plainText(100),
     scopes: z
       .array(z.enum(scopes))
       .min(1)

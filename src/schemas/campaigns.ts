@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { isoDateTime } from "./common";
+import { isoDateTime, plainText } from "./common";
 
-export const variantName = z.string().trim().min(1).max(64);
+export const variantName = plainText(64);
 
 export const Campaign = z
   .object({
@@ -15,13 +15,13 @@ export const Campaign = z
 
 export const CreateCampaignBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: plainText(200),
     variants: z
       .array(variantName)
       .max(26)
       .refine((list) => new Set(list).size === list.length, "Variant names must be unique")
       .optional(),
-    template: z.string().trim().min(1).max(512).optional(),
+    template: plainText(512).optional(),
   })
   .strict()
   .openapi("CreateCampaign");

@@ -32,18 +32,28 @@ const errorDescriptions = {
   410: "Gone",
   413: "Body too large",
   415: "Unsupported content type",
+  429: "Rate limited: too many requests for this key, client or visitor; `Retry-After` says when to try again",
 } as const;
 
-export function errorResponses(...statuses: (keyof typeof errorDescriptions)[]) {
+type ErrorStatus = keyof typeof errorDescriptions;
+
+const retryAfterHeader = {
+  "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" as const } },
+};
+
+/** Error responses of a route; one that authenticates (401) may also be rate limited (429). */
+export function errorResponses(...statuses: ErrorStatus[]) {
+  const all: ErrorStatus[] = statuses.includes(401) && !statuses.includes(429) ? [...statuses, 429] : statuses;
   return Object.fromEntries(
-    statuses.map((status) => [
+    all.map((status) => [
       status,
-      { description: errorDescriptions[status], content: { "application/json": { schema: ErrorSchema } } },
+      {
+        description: errorDescriptions[status],
+        content: { "application/json": { schema: ErrorSchema } },
+        ...(status === 429 ? { headers: retryAfterHeader } : {}),
+      },
     ]),
-  ) as Record<
-    keyof typeof errorDescriptions,
-    { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }
-  >;
+  ) as Record<ErrorStatus, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
 }
 
 export function jsonBody<T extends z.ZodType>(schema: T) {
@@ -52,6 +62,19 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
 
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } } as const;
+}
+
+/**
+ * Text as given by a person or their system (names, ids): trimmed, 1 to `max` characters, without control
+ * characters, which no such value holds and which would corrupt CSV exports and log lines.
+ */
+export function plainText(max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, "Control characters are not allowed");
 }
 
 export const isoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T09:00:00Z" });

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { checkMoney } from "../lib/money";
-import { eventTime } from "./common";
-import { contactInput } from "./links";
+import { eventTime, plainText } from "./common";
+import { contactInput } from "./contact";
 
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -18,13 +18,14 @@ const pastDateTime = eventTime(CLOCK_SKEW_MS);
 const absentAsUndefined = <T>(value: T | null | undefined) => value ?? undefined;
 
 export const conversionFields = {
-  clickId: z.string().trim().min(1).max(64).nullish().transform(absentAsUndefined),
+  clickId: plainText(64).nullish().transform(absentAsUndefined),
   event: eventName,
   value: z
     .union([z.number(), z.string().max(32)])
     .optional()
     .openapi({ example: 49.9 }),
   currency: z.string().optional().openapi({ example: "EUR" }),
+  // The shop's own order id, kept exactly as its system writes it (exports quote whatever it holds).
   orderId: z.string().trim().min(1).max(128).optional(),
   gaClientId: z
     .string()

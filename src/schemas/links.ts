@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { normalizeContact } from "../lib/contact";
+import { contactInput } from "./contact";
 import { normalizeDestination } from "../lib/destination";
-import { isoDateTime, ListQuery } from "./common";
+import { isoDateTime, ListQuery, plainText } from "./common";
 import { variantName } from "./campaigns";
 
 // First path segments the Worker serves itself; a custom code may not take them.
@@ -24,22 +24,7 @@ export const destinationUrl = z
   })
   .openapi({ type: "string", format: "uri", example: "https://shop.example.com/offer?sku=42" });
 
-export const contactInput = z
-  .string()
-  .max(256)
-  .transform((value, ctx) => {
-    const check = normalizeContact(value);
-    if (check.ok) return check.id;
-    ctx.addIssue({ code: "custom", message: check.reason });
-    return z.NEVER;
-  })
-  .openapi({
-    type: "string",
-    example: "+14155550123",
-    description: "Phone number with country code, or a WhatsApp user id",
-  });
-
-const utmValue = z.string().trim().min(1).max(256);
+const utmValue = plainText(256);
 export const Utm = z
   .object({ source: utmValue, medium: utmValue, campaign: utmValue, content: utmValue, term: utmValue })
   .partial()
@@ -51,13 +36,8 @@ const futureDateTime = isoDateTime
   .refine((ms) => ms > Date.now(), "Must be in the future")
   .openapi({ type: "string", format: "date-time" });
 
-const messageId = z.string().trim().min(1).max(256).openapi({ description: "The WhatsApp message id (wamid)" });
-const externalId = z
-  .string()
-  .trim()
-  .min(1)
-  .max(128)
-  .openapi({ description: "Your own id for the contact, e.g. a CRM id" });
+const messageId = plainText(256).openapi({ description: "The WhatsApp message id (wamid)" });
+const externalId = plainText(128).openapi({ description: "Your own id for the contact, e.g. a CRM id" });
 
 export const CreateLinkBody = z
   .object({

@@ -1,18 +1,20 @@
 import { z } from "@hono/zod-openapi";
-import { eventTime, isoDateTime } from "./common";
+import { eventTime, isoDateTime, plainText } from "./common";
 import { variantName } from "./campaigns";
-import { contactInput, linkCode } from "./links";
+import { WebhookBody } from "../whatsapp/webhook-body";
+import { contactInput } from "./contact";
+import { linkCode } from "./links";
 
 export const RegisterMessage = z
   .object({
-    id: z.string().trim().min(1).max(256).openapi({ description: "The WhatsApp message id (wamid)" }),
+    id: plainText(256).openapi({ description: "The WhatsApp message id (wamid)" }),
     contact: contactInput,
     campaignId: z.string().max(64).optional(),
     variant: variantName.optional(),
     linkCode: linkCode.optional(),
     sentAt: eventTime().optional(),
-    category: z.string().trim().min(1).max(64).optional().openapi({ example: "marketing" }),
-    externalId: z.string().trim().min(1).max(128).optional(),
+    category: plainText(64).optional().openapi({ example: "marketing" }),
+    externalId: plainText(128).optional(),
   })
   .strict()
   .openapi("RegisterMessage");
@@ -57,3 +59,6 @@ export const MessageState = z
 export const IngestResult = z
   .object({ statuses: z.number().int(), messages: z.number().int(), skipped: z.number().int() })
   .openapi("IngestResult");
+
+/** Meta's webhook body, as `POST /webhooks/whatsapp/{workspaceId}` and `POST /api/v1/statuses` take it. */
+export const WhatsAppWebhookBody = WebhookBody.openapi("WhatsAppWebhookBody");

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { isPhoneCountry } from "../lib/contact";
 import { canonicalTimeZone } from "../lib/time-zone";
-import { isoDateTime } from "./common";
+import { isoDateTime, plainText } from "./common";
 
 const origin = z
   .string()
@@ -48,6 +49,15 @@ export const SettingsInput = z
           "The reporting time zone (IANA, default UTC): retention in it is kept rolled up, as it is in UTC. Reports in any other zone are exact too, but slower on large data.",
         example: "Europe/Berlin",
       }),
+    defaultCountry: z
+      .string()
+      .refine(isPhoneCountry, "An ISO 3166-1 alpha-2 country code in capitals, such as DE or US")
+      .nullable()
+      .openapi({
+        description:
+          "ISO 3166-1 alpha-2: national phone numbers (0151 99887766) are read in it; unset (`null`), they are refused",
+        example: "DE",
+      }),
   })
   .partial()
   .strict()
@@ -64,6 +74,7 @@ export const SettingsOutput = z
     allowedOrigins: z.array(z.string()),
     retentionDays: z.number(),
     timezone: z.string(),
+    defaultCountry: z.string().nullable(),
   })
   .openapi("WorkspaceSettings");
 
@@ -78,7 +89,7 @@ export const Workspace = z
   .openapi("Workspace");
 
 export const CreateWorkspaceBody = z
-  .object({ name: z.string().trim().min(1).max(200), settings: SettingsInput.optional() })
+  .object({ name: plainText(200), settings: SettingsInput.optional() })
   .strict()
   .openapi("CreateWorkspace");
 
@@ -87,7 +98,7 @@ export const CreatedWorkspace = Workspace.extend({
 }).openapi("CreatedWorkspace");
 
 export const UpdateWorkspaceBody = z
-  .object({ name: z.string().trim().min(1).max(200), settings: SettingsInput })
+  .object({ name: plainText(200), settings: SettingsInput })
   .partial()
   .strict()
   .refine((body) => Object.keys(body).length > 0, "Nothing to change: give a name or settings")

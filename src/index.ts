@@ -1,9 +1,7 @@
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./types";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
-import { readAsOf, wakeConsumer } from "./events/pipeline";
+import { wakeConsumer } from "./events/pipeline";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { limitFailedAuthentication } from "./middleware/rate-limit";
 import { createRouter } from "./middleware/validation";
@@ -45,19 +43,11 @@ api.use(
     },
   }),
 );
-// Reads of what is derived from raw events first apply what the outbox holds (within a bound).
-const caughtUp: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.req.method === "GET") c.set("asOf", await readAsOf(c.env, c.var.receivedAt));
-  await next();
-};
 // A write through the API (conversions, events, message registrations) has outbox entries to apply.
 api.use(async function wakeAfterWrite(c, next) {
   await next();
   if (c.req.method !== "GET" && c.res.status < 400) c.executionCtx.waitUntil(wakeConsumer(c.env));
 });
-api.use("/reports/*", caughtUp);
-api.use("/export/*", caughtUp);
-api.use("/messages/*", caughtUp);
 api.route("/", workspaceRoutes);
 api.route("/", apiKeyRoutes);
 api.route("/", campaignRoutes);

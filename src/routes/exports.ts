@@ -1,3 +1,4 @@
+import { caughtUp } from "../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Db } from "../db/client";
 import {
@@ -82,7 +83,7 @@ for (const table of [clickExport, conversionExport, messageExport]) {
       path: `/export/${table.name}`,
       summary: table.summary,
       description: `Raw rows, streamed as CSV or NDJSON, with the fields ${table.columns.map((c) => `\`${c}\``).join(", ")}.`,
-      middleware: [requireApiKey("reports:read")],
+      middleware: [requireApiKey("reports:read"), caughtUp],
       request: { query: ExportQuery },
       responses: {
         200: {

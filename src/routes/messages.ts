@@ -1,3 +1,4 @@
+import { caughtUp } from "../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import { variantIssue } from "../db/campaigns";
 import {
@@ -110,7 +111,7 @@ messageRoutes.openapi(
     method: "get",
     path: "/messages/{id}",
     summary: "One message's joined state: statuses, inferred steps, click, errors and pricing",
-    middleware: [requireApiKey("reports:read")],
+    middleware: [requireApiKey("reports:read"), caughtUp],
     request: { params: z.object({ id: z.string().min(1).max(256) }) },
     responses: { 200: jsonResponse(MessageState, "The message"), ...errorResponses(401, 403, 404) },
   }),

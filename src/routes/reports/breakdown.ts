@@ -1,3 +1,4 @@
+import { caughtUp } from "../../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
@@ -40,7 +41,7 @@ breakdownRoutes.openapi(
     summary: "Clicks, unique clicks or conversions by country, device, OS, browser, referrer, link or variant",
     description:
       "Events in [from, to) by their own time. Rows are sorted by count (largest first), then key; keys with a count of 0 are left out. Previews and bots never count.",
-    middleware: [requireApiKey("reports:read")],
+    middleware: [requireApiKey("reports:read"), caughtUp],
     security: bearerSecurity,
     tags: ["Reports"],
     request: { query: BreakdownQuery },

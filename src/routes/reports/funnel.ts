@@ -1,3 +1,4 @@
+import { caughtUp } from "../../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import { findCampaign } from "../../db/campaigns";
 import { ApiError } from "../../errors";
@@ -13,7 +14,7 @@ import { respondReport } from "./respond";
 
 export const funnelRoutes = createRouter();
 
-const common = { security: bearerSecurity, tags: ["Reports"], middleware: [requireApiKey("reports:read")] };
+const common = { security: bearerSecurity, tags: ["Reports"], middleware: [requireApiKey("reports:read"), caughtUp] };
 
 funnelRoutes.openapi(
   createRoute({

@@ -1,3 +1,4 @@
+import { caughtUp } from "../../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
@@ -17,7 +18,7 @@ metricsRoutes.openapi(
   createRoute({
     security: bearerSecurity,
     tags: ["Reports"],
-    middleware: [requireApiKey("reports:read")],
+    middleware: [requireApiKey("reports:read"), caughtUp],
     method: "get",
     path: "/reports/metrics",
     summary: "Delivery, open, click, conversion and response rates, revenue, CSAT, chatbot and retention",

@@ -1,3 +1,4 @@
+import { caughtUp } from "../../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, type ErrorIssue } from "../../errors";
 import { createRouter } from "../../middleware/validation";
@@ -62,7 +63,7 @@ retentionRoutes.openapi(
   createRoute({
     security: bearerSecurity,
     tags: ["Reports"],
-    middleware: [requireApiKey("reports:read")],
+    middleware: [requireApiKey("reports:read"), caughtUp],
     method: "get",
     path: "/reports/retention",
     summary: "Cohorts of contacts by their first message or click, and the share that came back in each later period",

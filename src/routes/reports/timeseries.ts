@@ -1,3 +1,4 @@
+import { caughtUp } from "../../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
@@ -30,7 +31,7 @@ const SERIES_METRICS = [
 const HEATMAP_METRICS = ["read", "clicks"] as const satisfies readonly SeriesMetric[];
 const MICROS = 1_000_000;
 
-const common = { middleware: [requireApiKey("reports:read")], security: bearerSecurity, tags: ["Reports"] };
+const common = { middleware: [requireApiKey("reports:read"), caughtUp], security: bearerSecurity, tags: ["Reports"] };
 
 const TimeseriesReport = z
   .object({

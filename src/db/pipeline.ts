@@ -92,9 +92,27 @@ const MOVED_CONTACTS_SQL = [
    SELECT i.workspace_id, i.contact_hash FROM pipeline_entries e
    CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
    WHERE e.type = 'inbound.received' AND i.contact_hash IS NOT NULL`,
-  `INSERT OR IGNORE INTO pipeline_messages (message_rowid)
-   SELECT m.rowid FROM pipeline_contacts c CROSS JOIN messages m ON m.workspace_id = c.workspace_id AND m.contact_hash = c.contact_hash`,
 ];
+
+// Where the messages reached stand for their contacts now (message_contacts holds what was applied).
+const PLACE_MESSAGES_SQL = [
+  `DELETE FROM message_contacts WHERE (workspace_id, contact_hash, report_at, message_id) IN (
+     SELECT a.workspace_id, a.contact_hash, a.report_at, a.message_id
+     FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+     CROSS JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+     WHERE a.contact_hash IS NOT NULL AND a.report_at IS NOT NULL
+       AND (a.contact_hash IS NOT m.contact_hash OR a.report_at IS NOT m.report_at))`,
+  `INSERT OR IGNORE INTO message_contacts (workspace_id, contact_hash, report_at, message_id)
+   SELECT m.workspace_id, m.contact_hash, m.report_at, m.id
+   FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+   WHERE m.contact_hash IS NOT NULL AND m.report_at IS NOT NULL`,
+];
+
+// Every message of those contacts: where their replies belong may have changed.
+const CONTACT_MESSAGES_SQL = `INSERT OR IGNORE INTO pipeline_messages (message_rowid)
+  SELECT m.rowid FROM pipeline_contacts c
+  CROSS JOIN message_contacts n ON n.workspace_id = c.workspace_id AND n.contact_hash = c.contact_hash
+  CROSS JOIN messages m ON m.workspace_id = n.workspace_id AND m.id = n.message_id`;
 
 // A reply belongs to the message its context names, else to the contact's latest message before it
 // (ties go to the greater id); the message keeps the time of the first.
@@ -107,14 +125,14 @@ const PLACE_REPLIES_SQL = `UPDATE messages SET replied_at = (
     WHERE i.workspace_id = messages.workspace_id AND i.contact_hash = messages.contact_hash
       AND i.context_id IS NULL AND i.occurred_at >= messages.report_at
       AND i.occurred_at <= COALESCE((
-        SELECT n.report_at FROM messages n
+        SELECT n.report_at FROM message_contacts n
         WHERE n.workspace_id = messages.workspace_id AND n.contact_hash = messages.contact_hash
-          AND (n.report_at, n.id) > (messages.report_at, messages.id)
-        ORDER BY n.report_at, n.id LIMIT 1), 9e15)
+          AND (n.report_at, n.message_id) > (messages.report_at, messages.id)
+        ORDER BY n.report_at, n.message_id LIMIT 1), 9e15)
       AND messages.id = (
-        SELECT n.id FROM messages n
+        SELECT n.message_id FROM message_contacts n
         WHERE n.workspace_id = i.workspace_id AND n.contact_hash = i.contact_hash AND n.report_at <= i.occurred_at
-        ORDER BY n.report_at DESC, n.id DESC LIMIT 1)))
+        ORDER BY n.report_at DESC, n.message_id DESC LIMIT 1)))
 WHERE rowid IN (SELECT message_rowid FROM pipeline_messages)`;
 
 // Inbound messages of those contacts, and new ones: each is answered by the contact's first message
@@ -128,7 +146,7 @@ const INBOUND_SQL = {
      SELECT i.rowid FROM ${slice("inbound.received").replace(" WHERE", " CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id WHERE")}`,
   ],
   answer: `UPDATE inbound_messages SET responded_at = (
-    SELECT MIN(m.report_at) FROM messages m
+    SELECT MIN(m.report_at) FROM message_contacts m
     WHERE m.workspace_id = inbound_messages.workspace_id AND m.contact_hash = inbound_messages.contact_hash
       AND m.report_at > inbound_messages.occurred_at)
   WHERE rowid IN (SELECT inbound_rowid FROM pipeline_inbound)`,
@@ -159,7 +177,7 @@ const RETENTION_SQL = [
   // A message that was a contact's first and now belongs to another contact: that contact starts again.
   `INSERT INTO retention_starts (workspace_id, contact_hash, kind, at, exact)
    SELECT a.workspace_id, a.contact_hash, 'message',
-     (SELECT MIN(n.report_at) FROM messages n WHERE n.workspace_id = a.workspace_id AND n.contact_hash = a.contact_hash), 1
+     (SELECT MIN(n.report_at) FROM message_contacts n WHERE n.workspace_id = a.workspace_id AND n.contact_hash = a.contact_hash), 1
    FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
    CROSS JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
    CROSS JOIN retention_contacts r ON r.workspace_id = a.workspace_id AND r.contact_hash = a.contact_hash
@@ -194,6 +212,8 @@ export const APPLY_SQL: readonly string[] = [
   ...reachedMessages,
   ...GATHER_SQL,
   ...MOVED_CONTACTS_SQL,
+  ...PLACE_MESSAGES_SQL,
+  CONTACT_MESSAGES_SQL,
   PLACE_REPLIES_SQL,
   ...INBOUND_SQL.select,
   ...addToRollupsSql("inbound", inboundRows(-1, "i.counted = 1")),

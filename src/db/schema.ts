@@ -195,13 +195,30 @@ export const messages = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.id] }),
     // A click on a recipient's own link finds that recipient's messages; a click on a campaign-wide
-    // link (no contact) must find none without reading every message that carries the link.
-    index("messages_link").on(t.workspaceId, t.linkCode, t.contactHash),
-    // Replies without a context belong to the contact's latest message before them.
-    // Ties in time are ordered by id, so that a contact's messages sent in the same second (a
-    // broadcast's timestamps have whole seconds) are walked in index order instead of sorted.
-    index("messages_contact_report").on(t.workspaceId, t.contactHash, t.reportAt, t.id),
+    // link (no contact) must find none without reading every message that carries the link. Only
+    // messages with a link are in it: a status of any other message writes no entry.
+    index("messages_link")
+      .on(t.workspaceId, t.linkCode, t.contactHash)
+      .where(sql`${t.linkCode} IS NOT NULL`),
   ],
+);
+
+/**
+ * Each contact's messages in the order reports place them (kept by the rollup consumer, from what it
+ * has applied): replies without a context belong to the contact's latest message before them. Ties
+ * in time are ordered by id, so that a contact's messages sent in the same second (a broadcast's
+ * timestamps have whole seconds) are walked in key order instead of sorted. Kept apart from
+ * `messages` so that a status never writes to an index keyed by contact, which is random.
+ */
+export const messageContacts = sqliteTable(
+  "message_contacts",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    contactHash: text("contact_hash").notNull(),
+    reportAt: integer("report_at").notNull(),
+    messageId: text("message_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.contactHash, t.reportAt, t.messageId] })],
 );
 export type MessageRow = typeof messages.$inferSelect;
 

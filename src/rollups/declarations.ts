@@ -138,6 +138,20 @@ const clickKey: Record<ClickDimension, string> = {
   link: "l.code",
 };
 
+/** UTC quarter hours ('q') and days ('d'): a report reads whole days from 'd' and the edges from 'q'. */
+const QUARTERS_AND_DAYS: readonly Grain[] = [
+  { name: "q", sizeMs: QUARTER_MS },
+  { name: "d", sizeMs: DAY_MS },
+];
+
+/** A click, and a conversion by its click, count once per dimension: its key in that dimension. */
+const clickRollupKeys = {
+  dimension: "x.name",
+  campaign_id: "COALESCE(f.campaign_id, '')",
+  variant: "COALESCE(f.variant, '')",
+  key: "COALESCE(x.expr, '')",
+};
+
 export const ROLLUPS = {
   /**
    * Messages by the time reports place them at (report_at), per UTC quarter hour ('q') and day
@@ -180,10 +194,7 @@ export const ROLLUPS = {
   /** How long messages took to be clicked and to convert, for medians within 5 %. */
   delays: {
     table: "message_delays",
-    grains: [
-      { name: "q", sizeMs: QUARTER_MS },
-      { name: "d", sizeMs: DAY_MS },
-    ],
+    grains: QUARTERS_AND_DAYS,
     primaryKey: ["workspace_id", "grain", "bucket", "campaign_id", "variant", "step", "delay_bucket"],
     keys: [
       { name: "campaign_id", type: "text" },
@@ -212,10 +223,7 @@ export const ROLLUPS = {
   /** Human clicks, and conversions by the click they are attributed to, per click dimension. */
   clicks: {
     table: "click_rollups",
-    grains: [
-      { name: "q", sizeMs: QUARTER_MS },
-      { name: "d", sizeMs: DAY_MS },
-    ],
+    grains: QUARTERS_AND_DAYS,
     primaryKey: ["workspace_id", "grain", "dimension", "bucket", "campaign_id", "variant", "key"],
     keys: [
       { name: "dimension", type: "text" },
@@ -234,12 +242,7 @@ export const ROLLUPS = {
           name: "dimension",
           values: Object.fromEntries(CLICK_DIMENSIONS.map((d) => [d, { expr: clickKey[d].replace(/^c\./, "f.") }])),
         },
-        keys: {
-          dimension: "x.name",
-          campaign_id: "COALESCE(f.campaign_id, '')",
-          variant: "COALESCE(f.variant, '')",
-          key: "COALESCE(x.expr, '')",
-        },
+        keys: clickRollupKeys,
         measures: { clicks: "1", unique_clicks: "f.is_unique <> 0" },
       },
       {
@@ -252,12 +255,7 @@ export const ROLLUPS = {
             CLICK_DIMENSIONS.map((d) => [d, { expr: d === "link" ? "f.link_code" : clickKey[d] }]),
           ),
         },
-        keys: {
-          dimension: "x.name",
-          campaign_id: "COALESCE(f.campaign_id, '')",
-          variant: "COALESCE(f.variant, '')",
-          key: "COALESCE(x.expr, '')",
-        },
+        keys: clickRollupKeys,
         measures: { conversions: "1", revenue_micros: "CAST(ROUND(COALESCE(f.value, 0) * 1000000) AS INTEGER)" },
       },
     ],
@@ -265,10 +263,7 @@ export const ROLLUPS = {
   /** Events reported through the events API, per type. */
   contactEvents: {
     table: "contact_event_rollups",
-    grains: [
-      { name: "q", sizeMs: QUARTER_MS },
-      { name: "d", sizeMs: DAY_MS },
-    ],
+    grains: QUARTERS_AND_DAYS,
     primaryKey: ["workspace_id", "grain", "bucket", "campaign_id", "type"],
     keys: [
       { name: "campaign_id", type: "text" },
@@ -287,10 +282,7 @@ export const ROLLUPS = {
   /** Inbound messages, and those the business answered (a later message to the contact), with how fast. */
   inbound: {
     table: "inbound_rollups",
-    grains: [
-      { name: "q", sizeMs: QUARTER_MS },
-      { name: "d", sizeMs: DAY_MS },
-    ],
+    grains: QUARTERS_AND_DAYS,
     primaryKey: ["workspace_id", "grain", "bucket"],
     keys: [],
     measures: ["inbound", "responded", "response_ms"],

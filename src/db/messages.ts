@@ -35,7 +35,7 @@ const earliest = (column: string) =>
 // A status creates the message row if it is the first news of that wamid, otherwise it can only move
 // a step's time earlier or fill what is missing: repeated or reordered deliveries give the same row.
 // `biz_opaque_callback_data` equal to one of the workspace's link codes joins the message to that link.
-const UPSERT_STATUSES_SQL = `INSERT INTO messages
+export const UPSERT_STATUSES_SQL = `INSERT INTO messages
   (workspace_id, id, contact_hash, country, biz_opaque, link_code, campaign_id, variant,
    sent_at, delivered_at, read_at, failed_at, errors, pricing, created_at)
 SELECT s.value->>'workspaceId', s.value->>'messageId', s.value->>'contactHash', s.value->>'country',

@@ -8,16 +8,20 @@ import { addToRollupsSql, messageFactsColumns, messageFactsSelect } from "./roll
  * 1. the slice: outbox entries after the consumer's position;
  * 2. what each message has gathered: its first human click (and the device), its conversions and
  *    revenue, computed again from the raw clicks and conversions for every message they reach;
- * 3. replies: for every contact whose messages moved in time, each reply is placed on the message
- *    it answers, and each inbound message on the message that answered it;
+ * 3. replies: for every contact whose messages moved in time (message_contacts keeps each contact's
+ *    messages in order, as applied), each reply is placed on the message it answers, and each
+ *    inbound message on the message that answered it;
  * 4. the rollups: for messages, the difference between the facts last applied (kept per message in
  *    message_rollup_applied) and the facts now; for inbound messages, the same with the stored row;
  *    clicks, conversions and contact events are added once, from their own entries;
  * 5. retention: first messages and clicks, and returns, through the retention views (migrations/0008);
  * 6. the position moves past the slice.
  *
- * Every step is computed from stored rows, so applying a slice again, or rows whose entries come in
- * a later slice, gives the same result: the work tables are empty outside the transaction.
+ * The position moves in the same transaction as the work, so each entry is applied once, or not at
+ * all when the batch fails. What messages gathered and where replies belong are computed again from
+ * the stored rows, and message and inbound rollups move by the difference from what was applied, so
+ * rows written after the slice (whose entries come in a later one) end up counted once too. The work
+ * tables are empty outside the transaction.
  */
 
 export const ROLLUP_CONSUMER = "rollups";

@@ -351,8 +351,10 @@ async function main() {
   const redirect = await benchRedirect(base, apiKey, code);
   const webhooks = await benchWebhooks(base, webhookUrl, pools.single, WIDE_CONNECTIONS);
   console.log(`single-status webhooks: ${await verifySamples(base, apiKey, "webhook", webhooks.samples)}`);
-  const large = await benchLargeBodies(webhookUrl, `${base}/__bare`, pools.large, LARGE);
-  const rollups = await awaitRollups(db, ROLLUP_CATCH_UP_LIMIT_MS);
+  const large = await benchLargeBodies(webhookUrl, `${base}/__bare`, pools.large, LARGE, () =>
+    awaitRollups(db, ROLLUP_CATCH_UP_LIMIT_MS),
+  );
+  const rollups = large.settled;
   console.log(
     `rollups: ${count(rollups.pending)} outbox entries not yet applied when the last body was acknowledged; ${rollups.left === 0 ? `all applied ${rollups.seconds.toFixed(1)} s later` : `${count(rollups.left)} still pending after ${rollups.seconds.toFixed(0)} s`} (target ≤ ${TARGETS.rollupCatchUpSeconds} s)`,
   );

@@ -261,7 +261,13 @@ async function postBodies({ url, take, accepts, connections, seconds, statusesPe
  * pass or the pool is used up); the bare POST gets as many bodies, cycling through the pool, under the
  * same time limit.
  */
-export async function benchLargeBodies(url, bareUrl, pool, { statuses, connections, warmUpBodies, seconds }) {
+export async function benchLargeBodies(
+  url,
+  bareUrl,
+  pool,
+  { statuses, connections, warmUpBodies, seconds },
+  afterWebhooks = async () => undefined,
+) {
   let next = 0; // webhook bodies go once each, across rounds
   const routes = {
     webhook: {
@@ -326,6 +332,8 @@ export async function benchLargeBodies(url, bareUrl, pool, { statuses, connectio
   const warmUp = await measure("warm-up", "webhook", warmUpBodies, Infinity);
   await measure("warm-up", "bare", warmUpBodies, Infinity);
   const webhook = await measure(1, "webhook", Infinity, seconds);
+  // Before the bare round, which would otherwise share the machine with whatever the webhooks left to do.
+  const settled = await afterWebhooks();
   const bare = await measure(1, "bare", pool.length - warmUpBodies, seconds);
   const stored = [...warmUp.accepted, ...webhook.accepted];
   const picked = new Set();
@@ -333,5 +341,5 @@ export async function benchLargeBodies(url, bareUrl, pool, { statuses, connectio
     picked.add(stored[Math.floor(Math.random() * stored.length)].first + Math.floor(Math.random() * statuses));
   }
   const samples = [...picked].map((n) => ({ kind: "B", n, acked: new Set([STATUSES[(n % statuses) % 3]]) }));
-  return { webhook, bare, samples, storedBodies: stored.length };
+  return { webhook, bare, samples, settled, storedBodies: stored.length };
 }

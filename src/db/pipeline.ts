@@ -28,23 +28,47 @@ export const ROLLUP_CONSUMER = "rollups";
 
 const slice = (type: string) => `pipeline_entries e WHERE e.type = '${type}'`;
 
-// Messages reached by the slice: changed ones, and those a new click or conversion belongs to (it
-// carries the message's id, or came through the recipient's own link).
+/**
+ * Why a message is worked on in this slice (bits of pipeline_messages.why): only what its reasons can
+ * have changed is computed again, so that a status that only moves a step writes the message once.
+ */
+const WHY = { changed: 1, clicked: 2, converted: 4, answered: 8, contactMoved: 16 } as const;
+const addMessages = (why: number, select: string) =>
+  `INSERT INTO pipeline_messages (message_rowid, why) ${select.replace("SELECT m.rowid", `SELECT m.rowid, ${why}`)}
+   ON CONFLICT (message_rowid) DO UPDATE SET why = why | excluded.why`;
+const hasWhy = (...reasons: number[]) =>
+  `rowid IN (SELECT message_rowid FROM pipeline_messages WHERE why & ${reasons.reduce((a, b) => a | b, 0)})`;
+
+// Messages reached by the slice: changed ones, those a new click or conversion belongs to (it carries
+// the message's id, or came through the recipient's own link), and those a new reply names.
 const reachedMessages = [
-  `SELECT m.rowid FROM ${slice("message.changed").replace(" WHERE", " CROSS JOIN messages m ON m.workspace_id = e.workspace_id AND m.id = e.subject_id WHERE")}`,
+  addMessages(
+    WHY.changed,
+    `SELECT m.rowid FROM ${slice("message.changed").replace(" WHERE", " CROSS JOIN messages m ON m.workspace_id = e.workspace_id AND m.id = e.subject_id WHERE")}`,
+  ),
   ...(["clicks:link.clicked", "conversions:conversion.created"] as const).flatMap((pair) => {
     const [table, type] = pair.split(":");
+    const why = table === "clicks" ? WHY.clicked : WHY.converted;
     return [
-      `SELECT m.rowid FROM pipeline_entries e CROSS JOIN ${table} r ON r.id = e.subject_id
-       CROSS JOIN messages m ON m.workspace_id = r.workspace_id AND m.id = r.message_id WHERE e.type = '${type}'`,
-      `SELECT m.rowid FROM pipeline_entries e CROSS JOIN ${table} r ON r.id = e.subject_id CROSS JOIN links l ON l.id = r.link_id
-       CROSS JOIN messages m ON m.workspace_id = r.workspace_id AND m.link_code = l.code AND m.contact_hash = l.contact_hash
-       WHERE e.type = '${type}'`,
+      addMessages(
+        why,
+        `SELECT m.rowid FROM pipeline_entries e CROSS JOIN ${table} r ON r.id = e.subject_id
+         CROSS JOIN messages m ON m.workspace_id = r.workspace_id AND m.id = r.message_id WHERE e.type = '${type}'`,
+      ),
+      addMessages(
+        why,
+        `SELECT m.rowid FROM pipeline_entries e CROSS JOIN ${table} r ON r.id = e.subject_id CROSS JOIN links l ON l.id = r.link_id
+         CROSS JOIN messages m ON m.workspace_id = r.workspace_id AND m.link_code = l.code AND m.contact_hash = l.contact_hash
+         WHERE e.type = '${type}'`,
+      ),
     ];
   }),
-  `SELECT m.rowid FROM pipeline_entries e CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
-   CROSS JOIN messages m ON m.workspace_id = i.workspace_id AND m.id = i.context_id WHERE e.type = 'inbound.received'`,
-].map((select) => `INSERT OR IGNORE INTO pipeline_messages (message_rowid) ${select}`);
+  addMessages(
+    WHY.answered,
+    `SELECT m.rowid FROM pipeline_entries e CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
+     CROSS JOIN messages m ON m.workspace_id = i.workspace_id AND m.id = i.context_id WHERE e.type = 'inbound.received'`,
+  ),
+];
 
 // The first human click that belongs to the message, from the raw clicks. A message that is new, or
 // linked to another link or contact since it was last applied, takes it as it is; any other keeps
@@ -62,13 +86,13 @@ const APPLIED_AS_NOW = `EXISTS (SELECT 1 FROM message_rollup_applied a
     AND a.link_code IS messages.link_code AND a.contact_hash IS messages.contact_hash)`;
 const GATHER_SQL = [
   `UPDATE messages SET (clicked_at, device) = (${FIRST_CLICK})
-   WHERE rowid IN (SELECT message_rowid FROM pipeline_messages) AND NOT ${APPLIED_AS_NOW}`,
+   WHERE ${hasWhy(WHY.changed)} AND NOT ${APPLIED_AS_NOW}`,
   `UPDATE messages SET (clicked_at, device) = (
      SELECT CASE WHEN r.at IS NULL OR r.at > messages.clicked_at THEN messages.clicked_at ELSE r.at END,
        CASE WHEN r.at IS NULL OR r.at > messages.clicked_at THEN messages.device
          WHEN r.at = messages.clicked_at THEN MIN(messages.device, r.device) ELSE r.device END
      FROM (SELECT 1) LEFT JOIN (${FIRST_CLICK}) r ON 1)
-   WHERE rowid IN (SELECT message_rowid FROM pipeline_messages) AND ${APPLIED_AS_NOW}`,
+   WHERE ${hasWhy(WHY.clicked)} AND ${APPLIED_AS_NOW}`,
   // Conversions and their revenue, all of them, from the raw conversions.
   `UPDATE messages SET (converted_at, revenue_micros) = (
     SELECT MIN(occurred_at), COALESCE(SUM(CAST(ROUND(value * 1000000) AS INTEGER)), 0) FROM (
@@ -78,7 +102,7 @@ const GATHER_SQL = [
       SELECT v.id, v.occurred_at, v.value FROM links l JOIN conversions v ON v.link_id = l.id
       WHERE l.code = messages.link_code AND l.workspace_id = messages.workspace_id
         AND l.contact_hash = messages.contact_hash))
-   WHERE rowid IN (SELECT message_rowid FROM pipeline_messages)`,
+   WHERE ${hasWhy(WHY.converted)} OR (${hasWhy(WHY.changed)} AND NOT ${APPLIED_AS_NOW})`,
 ];
 
 // Contacts whose messages appeared, moved in time or changed contact, and those that wrote to us.
@@ -113,10 +137,12 @@ const PLACE_MESSAGES_SQL = [
 ];
 
 // Every message of those contacts: where their replies belong may have changed.
-const CONTACT_MESSAGES_SQL = `INSERT OR IGNORE INTO pipeline_messages (message_rowid)
-  SELECT m.rowid FROM pipeline_contacts c
-  CROSS JOIN message_contacts n ON n.workspace_id = c.workspace_id AND n.contact_hash = c.contact_hash
-  CROSS JOIN messages m ON m.workspace_id = n.workspace_id AND m.id = n.message_id`;
+const CONTACT_MESSAGES_SQL = addMessages(
+  WHY.contactMoved,
+  `SELECT m.rowid FROM pipeline_contacts c
+   CROSS JOIN message_contacts n ON n.workspace_id = c.workspace_id AND n.contact_hash = c.contact_hash
+   CROSS JOIN messages m ON m.workspace_id = n.workspace_id AND m.id = n.message_id WHERE true`,
+);
 
 // A reply belongs to the message its context names, else to the contact's latest message before it
 // (ties go to the greater id); the message keeps the time of the first.
@@ -137,7 +163,7 @@ const PLACE_REPLIES_SQL = `UPDATE messages SET replied_at = (
         SELECT n.message_id FROM message_contacts n
         WHERE n.workspace_id = i.workspace_id AND n.contact_hash = i.contact_hash AND n.report_at <= i.occurred_at
         ORDER BY n.report_at DESC, n.message_id DESC LIMIT 1)))
-WHERE rowid IN (SELECT message_rowid FROM pipeline_messages)`;
+WHERE ${hasWhy(WHY.answered, WHY.contactMoved)}`;
 
 // Inbound messages of those contacts, and new ones: each is answered by the contact's first message
 // after it. `counted` says whether the row is in the rollups already.

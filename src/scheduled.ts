@@ -41,7 +41,7 @@ export const EVERY_MINUTE = "* * * * *";
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   // The outbox is applied within seconds through the queue; this catches up if a wake was lost.
   if (controller.cron === EVERY_MINUTE) {
-    await drainOutbox(env, 20_000);
+    await drainOutbox(env, { budgetMs: 20_000 });
     return;
   }
   const deleted = await purgeExpiredEvents(env, controller.scheduledTime);

@@ -128,7 +128,7 @@ describe("the outbox's rollup consumer", () => {
       clickRecord(workspace.id, row!.id, { campaignId: campaign.id, occurredAt: T0 + i * MIN }),
     );
     await env.DB.batch(clicks.map((c) => bindClick(env.DB, c)));
-    await Promise.all([drainOutbox(env, 10_000, 7), drainOutbox(env, 10_000, 5), drainOutbox(env, 10_000, 11)]);
+    await Promise.all([drainOutbox(env, { size: 7 }), drainOutbox(env, { size: 5 }), drainOutbox(env, { size: 11 })]);
     const total = await env.DB.prepare(
       "SELECT SUM(clicks) AS n FROM click_rollups WHERE workspace_id = ?1 AND grain = 'd' AND dimension = ''",
     )

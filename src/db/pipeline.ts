@@ -26,8 +26,6 @@ import { addToRollupsSql, messageFactsColumns, messageFactsSelect } from "./roll
 
 export const ROLLUP_CONSUMER = "rollups";
 
-const slice = (type: string) => `pipeline_entries e WHERE e.type = '${type}'`;
-
 /**
  * Why a message is worked on in this slice (bits of pipeline_messages.why): only what its reasons can
  * have changed is computed again, so that a status that only moves a step writes the message once.
@@ -44,11 +42,13 @@ const hasWhy = (...reasons: number[]) =>
 const reachedMessages = [
   addMessages(
     WHY.changed,
-    `SELECT m.rowid FROM ${slice("message.changed").replace(" WHERE", " CROSS JOIN messages m ON m.workspace_id = e.workspace_id AND m.id = e.subject_id WHERE")}`,
+    `SELECT m.rowid FROM pipeline_entries e
+     CROSS JOIN messages m ON m.workspace_id = e.workspace_id AND m.id = e.subject_id WHERE e.type = 'message.changed'`,
   ),
-  ...(["clicks:link.clicked", "conversions:conversion.created"] as const).flatMap((pair) => {
-    const [table, type] = pair.split(":");
-    const why = table === "clicks" ? WHY.clicked : WHY.converted;
+  ...[
+    { table: "clicks", type: "link.clicked", why: WHY.clicked },
+    { table: "conversions", type: "conversion.created", why: WHY.converted },
+  ].flatMap(({ table, type, why }) => {
     return [
       addMessages(
         why,
@@ -173,7 +173,9 @@ const INBOUND_SQL = {
      SELECT i.rowid FROM pipeline_contacts c
      CROSS JOIN inbound_messages i ON i.workspace_id = c.workspace_id AND i.contact_hash = c.contact_hash`,
     `INSERT OR IGNORE INTO pipeline_inbound (inbound_rowid)
-     SELECT i.rowid FROM ${slice("inbound.received").replace(" WHERE", " CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id WHERE")}`,
+     SELECT i.rowid FROM pipeline_entries e
+     CROSS JOIN inbound_messages i ON i.workspace_id = e.workspace_id AND i.id = e.subject_id
+     WHERE e.type = 'inbound.received'`,
   ],
   answer: `UPDATE inbound_messages SET responded_at = (
     SELECT MIN(m.report_at) FROM message_contacts m

@@ -9,7 +9,7 @@ import { enqueue } from "./enqueue";
  */
 
 /** Outbox entries applied in one transaction: large enough to group well, small enough to stay short. */
-export const SLICE_ENTRIES = 2_000;
+const SLICE_ENTRIES = 2_000;
 /** Slices a report applies before answering; past that it answers from what is applied. */
 const READ_SLICES = 3;
 /** How long one queue delivery applies slices before handing over to the next. */
@@ -35,12 +35,24 @@ export async function wakeConsumer(env: Env, now = Date.now()): Promise<void> {
   }
 }
 
-/** Applies the outbox until it has caught up or the budget is spent; answers what is left. */
-export async function drainOutbox(env: Env, budgetMs = DRAIN_BUDGET_MS, slice = SLICE_ENTRIES): Promise<Pending> {
+export type DrainLimits = {
+  /** Time after which no further slice is started. */
+  budgetMs?: number;
+  /** Slices at most. */
+  slices?: number;
+  /** Outbox entries per slice. */
+  size?: number;
+};
+
+/** Applies the outbox until it has caught up or a limit is reached; answers what is left. */
+export async function drainOutbox(
+  env: Env,
+  { budgetMs = DRAIN_BUDGET_MS, slices = Infinity, size = SLICE_ENTRIES }: DrainLimits = {},
+): Promise<Pending> {
   const started = Date.now();
   let pending = await pendingOutbox(env.DB);
-  while (pending.pending > 0 && Date.now() - started < budgetMs) {
-    pending = await applyOutboxSlice(env.DB, slice);
+  for (let n = 0; pending.pending > 0 && n < slices && Date.now() - started < budgetMs; n++) {
+    pending = await applyOutboxSlice(env.DB, size);
   }
   return pending;
 }
@@ -57,10 +69,7 @@ export async function handleWake(env: Env): Promise<void> {
  * not yet applied.
  */
 export async function readAsOf(env: Env, receivedAt: number): Promise<number> {
-  let pending = await pendingOutbox(env.DB);
-  for (let slice = 0; pending.pending > 0 && slice < READ_SLICES; slice++) {
-    pending = await applyOutboxSlice(env.DB, SLICE_ENTRIES);
-  }
+  const pending = await drainOutbox(env, { budgetMs: Infinity, slices: READ_SLICES });
   if (pending.pending === 0 || pending.oldest === null) return receivedAt;
   return Math.min(receivedAt, pending.oldest - 1);
 }

@@ -123,6 +123,8 @@ export async function serveBenchWorker({ name, tempDir }) {
     resourcePersistencePath: path.join(tempDir, "state"),
     resourceTmpPath: path.join(tempDir, "tmp"),
     log: new ServerLog(server),
+    // BENCH_INSPECTOR_PORT=9229 opens workerd's inspector, for DevTools or a CPU profile during a run.
+    ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
     handleStructuredLogs({ level, message }) {
       if (level === "warn" || level === "error") server.log += `${message}\n`;
     },

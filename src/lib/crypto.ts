@@ -23,12 +23,19 @@ export async function sha256Hex(value: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
 }
 
+// Keys are imported once per secret: the pepper, each day's visitor salt, each workspace's app secret.
+// The cache forgets everything when it is full, which only costs the next imports.
+const MAX_HMAC_KEYS = 1_000;
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
 function importHmacKey(secret: string): Promise<CryptoKey> {
   let key = hmacKeys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    if (hmacKeys.size >= MAX_HMAC_KEYS) hmacKeys.clear();
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
     hmacKeys.set(secret, key);
   }
   return key;
@@ -37,6 +44,11 @@ function importHmacKey(secret: string): Promise<CryptoKey> {
 export async function hmacSha256Hex(secret: string, message: string | ArrayBuffer): Promise<string> {
   const data = typeof message === "string" ? encoder.encode(message) : message;
   return toHex(await crypto.subtle.sign("HMAC", await importHmacKey(secret), data));
+}
+
+/** Whether `signature` is HMAC-SHA256(secret, data); `crypto.subtle.verify` compares in constant time. */
+export async function verifyHmacSha256(secret: string, signature: Uint8Array, data: ArrayBuffer): Promise<boolean> {
+  return crypto.subtle.verify("HMAC", await importHmacKey(secret), signature, data);
 }
 
 /**

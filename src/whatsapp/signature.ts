@@ -1,4 +1,4 @@
-const encoder = new TextEncoder();
+import { verifyHmacSha256 } from "../lib/crypto";
 
 function hexToBytes(hex: string): Uint8Array {
   const bytes = new Uint8Array(hex.length / 2);
@@ -18,12 +18,5 @@ export async function verifyHubSignature(
 ): Promise<boolean> {
   const match = header?.trim().match(/^sha256=([0-9a-fA-F]{64})$/);
   if (!match) return false;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(appSecret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-  return crypto.subtle.verify("HMAC", key, hexToBytes(match[1]), body);
+  return verifyHmacSha256(appSecret, hexToBytes(match[1]), body);
 }

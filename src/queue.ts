@@ -2,6 +2,7 @@ import { recordConversion } from "./conversions/record";
 import { insertClicks } from "./db/clicks";
 import { createDb, type Db } from "./db/client";
 import { insertDeadLetters, type DeadLetter } from "./db/dead-letters";
+import { findErasures } from "./db/erasure";
 import { writeWhatsAppEvents, mergeEvents, type WhatsAppEvents } from "./db/messages";
 import { fillRetentionZones } from "./db/retention-zones";
 import { findWorkspace } from "./db/workspaces";
@@ -140,6 +141,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     else if (body.type === "outbox") wakes.push(message);
     else zones.push({ message, body });
   }
+  await dropErased(env, clicks, whatsapp);
   await settle(db, clicks, clickWriter(env));
   await settle(db, whatsapp, whatsappWriter(env));
   for (const conversion of conversions) await settle(db, [conversion], conversionWriter(env, db));
@@ -163,6 +165,49 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
   }
+}
+
+/**
+ * Queued events about a contact erased after they happened are dropped (and their messages
+ * acknowledged): an erasure reaches work that was still in the queue.
+ */
+async function dropErased(
+  env: Env,
+  clicks: { message: Message; body: Body<"click"> }[],
+  whatsapp: { message: Message; body: Body<"whatsapp"> }[],
+): Promise<void> {
+  type Event = { workspaceId: string; contactHash: string | null };
+  const events: Event[] = [
+    ...clicks.map(({ body }) => body.click),
+    ...whatsapp.flatMap(({ body }) => [...body.events.statuses, ...body.events.inbound]),
+  ];
+  const contacts = events.flatMap((e) =>
+    e.contactHash ? [{ workspaceId: e.workspaceId, contactHash: e.contactHash }] : [],
+  );
+  const erasures = await findErasures(env.DB, contacts);
+  if (erasures.size === 0) return;
+  const erased = (e: Event, at: number) => at <= (erasures.get(`${e.workspaceId}\n${e.contactHash}`) ?? -Infinity);
+  const keep = <T>(list: T[], drop: (item: T) => boolean) => {
+    const kept = list.filter((item) => !drop(item));
+    list.splice(0, list.length, ...kept);
+  };
+  keep(clicks, ({ message, body }) => {
+    const drop = erased(body.click, body.click.occurredAt);
+    if (drop) message.ack();
+    return drop;
+  });
+  for (const entry of whatsapp) {
+    const { statuses, inbound } = entry.body.events;
+    entry.body = {
+      ...entry.body,
+      events: { statuses: statuses.filter((s) => !erased(s, s.at)), inbound: inbound.filter((m) => !erased(m, m.at)) },
+    };
+  }
+  keep(whatsapp, ({ message, body }) => {
+    const empty = body.events.statuses.length === 0 && body.events.inbound.length === 0;
+    if (empty) message.ack();
+    return empty;
+  });
 }
 
 /**

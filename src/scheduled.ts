@@ -1,3 +1,5 @@
+import { ERASURE_MEMORY_DAYS } from "./contacts/erasure";
+import { forgetErasuresBefore } from "./db/erasure";
 import { deleteClicksBefore, deleteOutboxBefore } from "./db/housekeeping";
 import { listWorkspaceSettings } from "./db/workspace-settings";
 import { DAY_MS } from "./lib/calendar";
@@ -46,7 +48,15 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
   }
   const deleted = await purgeExpiredEvents(env, controller.scheduledTime);
   const outbox = await purgeOutbox(env, controller.scheduledTime);
-  console.log(JSON.stringify({ event: "housekeeping", deletedEvents: deleted, deletedOutboxEntries: outbox }));
+  const erasures = await forgetErasuresBefore(env.DB, controller.scheduledTime - ERASURE_MEMORY_DAYS * DAY_MS);
+  console.log(
+    JSON.stringify({
+      event: "housekeeping",
+      deletedEvents: deleted,
+      deletedOutboxEntries: outbox,
+      forgottenErasures: erasures,
+    }),
+  );
   // Picks up retention copies whose queued turns were lost.
   await fillZonesInTurns(env);
 }

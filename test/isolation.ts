@@ -124,6 +124,13 @@ export const OPERATIONS: Operation[] = [
     intruderStatus: 404,
   },
   {
+    // The same person, erased through another workspace's key: that workspace has no such contact.
+    operation: "POST /api/v1/contacts/erase",
+    scopes: ["admin"],
+    request: () => ({ path: "/api/v1/contacts/erase", body: { contact: "+351912345678" } }),
+    intruderStatus: 200,
+  },
+  {
     operation: "GET /api/v1/dead-letters",
     scopes: ["admin"],
     request: () => ({ path: "/api/v1/dead-letters" }),

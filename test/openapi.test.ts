@@ -21,6 +21,7 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /api/v1/campaigns",
         "GET /api/v1/campaigns/{id}",
         "GET /api/v1/dead-letters",
+        "POST /api/v1/contacts/erase",
         "POST /api/v1/links",
         "POST /api/v1/links/bulk",
         "GET /api/v1/links",

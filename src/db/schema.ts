@@ -107,6 +107,10 @@ export const links = sqliteTable(
     index("links_workspace").on(t.workspaceId),
     index("links_campaign").on(t.campaignId),
     index("links_message").on(t.workspaceId, t.messageId),
+    // A recipient's own links, for erasure.
+    index("links_contact")
+      .on(t.workspaceId, t.contactHash)
+      .where(sql`contact_hash IS NOT NULL`),
   ],
 );
 export type LinkRow = typeof links.$inferSelect;
@@ -289,6 +293,9 @@ export const conversions = sqliteTable(
     index("conversions_click")
       .on(t.clickId)
       .where(sql`click_id IS NOT NULL`),
+    index("conversions_contact")
+      .on(t.workspaceId, t.contactHash)
+      .where(sql`contact_hash IS NOT NULL`),
   ],
 );
 export type ConversionRow = typeof conversions.$inferSelect;
@@ -306,7 +313,10 @@ export const contactEvents = sqliteTable(
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
   },
-  (t) => [index("contact_events_workspace_time").on(t.workspaceId, t.type, t.occurredAt)],
+  (t) => [
+    index("contact_events_workspace_time").on(t.workspaceId, t.type, t.occurredAt),
+    index("contact_events_contact").on(t.workspaceId, t.contactHash),
+  ],
 );
 
 export type DeadLetterKind = "click" | "status" | "inbound" | "conversion" | "queue_message";
@@ -365,9 +375,25 @@ export const outbox = sqliteTable(
     occurredAt: integer("occurred_at").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("outbox_by_workspace").on(t.workspaceId, t.seq)],
+  // Consumers read by seq; erasure finds the entries about a contact's messages, clicks and conversions.
+  (t) => [index("outbox_subject").on(t.workspaceId, t.subjectId)],
 );
 export type OutboxRow = typeof outbox.$inferSelect;
+
+/**
+ * Contacts erased recently: queued work about them that was recorded before the erasure is dropped
+ * when the queue delivers it. Kept only as long as the queue can hold a message (see
+ * ERASURE_MEMORY_DAYS), then deleted by the daily housekeeping.
+ */
+export const contactErasures = sqliteTable(
+  "contact_erasures",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    contactHash: text("contact_hash").notNull(),
+    erasedAt: integer("erased_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.contactHash] })],
+);
 
 /** How far each consumer of the outbox has applied it (see src/db/pipeline.ts). */
 export const pipelinePositions = sqliteTable("pipeline_positions", {

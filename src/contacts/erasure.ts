@@ -1,0 +1,28 @@
+import { eraseContactRows, type ErasedCounts } from "../db/erasure";
+import { forgetRedirectTarget } from "../db/link-cache";
+import { drainOutbox } from "../events/pipeline";
+import { hashContact } from "../lib/contact";
+
+/**
+ * How long an erasure is remembered, so that work about the contact still in the queue is dropped:
+ * longer than the queue keeps a message (4 days, and up to 14 when configured so).
+ */
+export const ERASURE_MEMORY_DAYS = 15;
+
+/** Slices of the outbox applied first, so that the contact's newest messages are known to erasure. */
+const CATCH_UP_SLICES = 10;
+
+/**
+ * Erases everything tied to a contact (a normalised id) in one workspace; another workspace's rows
+ * with the same contact are never touched. Answers what went, per kind. Safe to repeat.
+ */
+export async function eraseContact(env: Env, workspaceId: string, contactId: string): Promise<ErasedCounts> {
+  // Messages are found through the rollup consumer's record of each contact's messages: what is
+  // pending in the outbox is applied first.
+  await drainOutbox(env, { budgetMs: Infinity, slices: CATCH_UP_SLICES });
+  const contactHash = await hashContact(env.PII_PEPPER, contactId);
+  const { counts, unlinkedCodes } = await eraseContactRows(env.DB, workspaceId, contactHash, Date.now());
+  // Redirects read links from caches, which must not tie new clicks to the contact.
+  await Promise.all(unlinkedCodes.map((code) => forgetRedirectTarget(code)));
+  return counts;
+}

@@ -1,0 +1,26 @@
+import { z } from "@hono/zod-openapi";
+import { contactInput } from "./contact";
+
+export const EraseContactRequest = z.object({ contact: contactInput }).strict().openapi("EraseContactRequest");
+
+const count = (description: string) => z.number().int().nonnegative().openapi({ description });
+
+export const EraseContactResult = z
+  .object({
+    erased: z
+      .object({
+        messages: count("Messages sent to the contact, with their stored state"),
+        inboundMessages: count("Messages the contact sent"),
+        clicks: count("Clicks, previews and bot visits of the contact's links and messages"),
+        conversions: count("Conversions of the contact, or attributed to its clicks, links or messages"),
+        contactEvents: count("CSAT answers, chatbot outcomes and custom events of the contact"),
+        links: count("Per-recipient links, unlinked from the contact: they keep redirecting"),
+        outboxEntries: count("Changes about the contact not yet or already told to consumers"),
+        deadLetters: count("Events about the contact that could never be stored"),
+        retentionContacts: count(
+          "The contact's rows in the retention rollups (UTC and the reporting time zone); the cohorts no longer count it",
+        ),
+      })
+      .openapi({ description: "Rows erased or unlinked, per kind; zero for an unknown contact" }),
+  })
+  .openapi("EraseContactResult");

@@ -128,6 +128,12 @@ async function rollupIds(workspaceId: string): Promise<string[]> {
   return [workspaceId, ...results.map((r) => r.id)];
 }
 
+function countRows(table: string, workspaceId: string) {
+  return env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE workspace_id = ?1`)
+    .bind(workspaceId)
+    .first<number>("n");
+}
+
 function erase(key: string, contact: unknown) {
   return callJson("/api/v1/contacts/erase", { key, body: { contact } });
 }
@@ -274,10 +280,7 @@ describe("POST /api/v1/contacts/erase", () => {
     const res = await erase(a.adminKey, ERASED.phone);
     expect(res.status).toBe(200);
     expect(res.body.erased.messages).toBe(2_500);
-    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE workspace_id = ?1")
-      .bind(a.workspaceId)
-      .first<number>("n");
-    expect(left).toBe(0);
+    expect(await countRows("messages", a.workspaceId)).toBe(0);
   });
 
   it("erases the contact's dead letters", async () => {
@@ -349,10 +352,7 @@ describe("POST /api/v1/contacts/erase", () => {
     }
     const extra = await callJson("/api/v1/contacts/erase", { key: a.adminKey, body: { contact: ERASED.phone, x: 1 } });
     expect(extra.status).toBe(400);
-    const erasures = await env.DB.prepare("SELECT COUNT(*) AS n FROM contact_erasures WHERE workspace_id = ?1")
-      .bind(a.workspaceId)
-      .first<number>("n");
-    expect(erasures).toBe(0);
+    expect(await countRows("contact_erasures", a.workspaceId)).toBe(0);
   });
 
   it("forgets an erasure once the queue can no longer hold work about the contact", async () => {

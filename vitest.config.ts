@@ -46,7 +46,8 @@ export default defineConfig({
         },
       },
       {
-        // Pages in a real headless Chromium, against the Worker served by wrangler dev (Node side).
+        // Node side, against the Worker served by wrangler dev: pages in a real headless Chromium, and the scan of
+        // everything the service wrote for secrets and personal data in clear.
         test: {
           name: "browser",
           include: ["test/browser/**/*.test.ts"],

@@ -1,4 +1,4 @@
-// The Worker served by `wrangler dev` on 127.0.0.1 for the browser tests, the way bench/run.mjs does it:
+// The Worker served by `wrangler dev` on 127.0.0.1 for the Node-side tests, the way bench/run.mjs does it:
 // secrets only in the child's environment, wrangler kept off the network, a fresh D1 in a temp dir with the
 // migrations applied, a free port, and the whole process group (wrangler and its workerd) stopped at the end.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -41,10 +41,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** wrangler's `--log-level`: `log` and `debug` show every console line of the Worker, `warn` only its warnings. */
+export type LogLevel = "error" | "warn" | "info" | "log" | "debug";
+
+export interface ServiceOptions {
+  logLevel?: LogLevel;
+  /** Variables for the Worker (`--var`), on top of `ENVIRONMENT: development`. */
+  vars?: Record<string, string>;
+}
+
 export class WranglerService {
   readonly adminToken = randomBytes(24).toString("hex");
+  readonly piiPepper = randomBytes(24).toString("hex");
+  readonly dataKey = randomBytes(32).toString("base64");
   base = "";
   private readonly children = new Set<Proc>();
+  // Every wrangler run, also those that have ended, for `log`.
+  private readonly runs: Proc[] = [];
   private tempDir: string | null = null;
   private stopped = false;
   // Should the test process end without stop(), the process groups still go with it.
@@ -52,9 +65,31 @@ export class WranglerService {
     for (const proc of this.children) killGroup(proc, "SIGKILL");
   };
 
-  /** Everything wrangler printed so far, for failure messages. */
+  constructor(private readonly options: ServiceOptions = {}) {}
+
+  /** Everything wrangler printed so far (stdout and stderr of every run, which carry the Worker's console lines). */
   get log(): string {
-    return [...this.children].map((proc) => proc.log).join("\n");
+    return this.runs.map((proc) => proc.log).join("\n");
+  }
+
+  /** Where wrangler keeps the local D1 and every other local store (`--persist-to`). */
+  get stateDir(): string {
+    return path.join(this.started(), "state");
+  }
+
+  /** Where wrangler writes its log files (`WRANGLER_LOG_PATH`). */
+  get logDir(): string {
+    return path.join(this.started(), "logs");
+  }
+
+  /** Runs the scheduled handler for `cron`, as the cron trigger would, and answers once it has finished. */
+  async runCron(cron: string): Promise<void> {
+    // Miniflare's trigger: wrangler's own /__scheduled (--test-scheduled) is middleware that it adds to the bundle
+    // it builds, and the Worker served here was bundled beforehand, so /__scheduled reaches the Worker's routes.
+    const url = `${this.base}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(cron)}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`the cron ${cron} answered ${res.status}: ${text.slice(0, 1000)}`);
   }
 
   /**
@@ -71,8 +106,8 @@ export class WranglerService {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ADMIN_TOKEN: this.adminToken,
-      PII_PEPPER: randomBytes(24).toString("hex"),
-      DATA_KEY: randomBytes(32).toString("base64"),
+      PII_PEPPER: this.piiPepper,
+      DATA_KEY: this.dataKey,
       // Keep wrangler off the network: no telemetry, no update check, no download of request.cf data.
       WRANGLER_SEND_METRICS: "false",
       WRANGLER_HIDE_BANNER: "true",
@@ -100,7 +135,8 @@ export class WranglerService {
         ...["--env-file", envFile, "--test-scheduled", "--ip", "127.0.0.1", "--port", String(port)],
         // The test's landing pages are served on loopback, which links may point to only in development.
         ...["--var", "ENVIRONMENT:development"],
-        ...["--log-level", "warn", "--show-interactive-dev-session=false"],
+        ...Object.entries(this.options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+        ...["--log-level", this.options.logLevel ?? "warn", "--show-interactive-dev-session=false"],
       ],
       env,
     );
@@ -114,11 +150,21 @@ export class WranglerService {
     throw new Error(`wrangler dev did not start answering on ${this.base}:\n${server.log.slice(-4000)}`);
   }
 
-  async stop(): Promise<void> {
+  /** Stops wrangler and its workerd, which flushes what they write; the files stay until stop(). */
+  async halt(): Promise<void> {
     this.stopped = true;
     await Promise.all([...this.children].map((proc) => this.stopProc(proc)));
     process.removeListener("exit", this.killAtExit);
+  }
+
+  async stop(): Promise<void> {
+    await this.halt();
     if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+  }
+
+  private started(): string {
+    if (!this.tempDir) throw new Error("the service has not been started");
+    return this.tempDir;
   }
 
   private checkStopped() {
@@ -147,6 +193,7 @@ export class WranglerService {
     });
     child.stderr!.on("data", (chunk) => (proc.log += chunk));
     this.children.add(proc);
+    this.runs.push(proc);
     return proc;
   }
 

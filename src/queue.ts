@@ -94,16 +94,26 @@ const clickWriter = (env: Env): Writer<Body<"click">> => ({
 
 const whatsappWriter = (env: Env): Writer<Body<"whatsapp">> => ({
   write: (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))),
-  split: ({ events }) => [
-    ...events.statuses.map((status) => ({
-      body: { type: "whatsapp" as const, events: { statuses: [status], inbound: [] } satisfies WhatsAppEvents },
-      letter: { workspaceId: status.workspaceId, kind: "status" as const, payload: status },
-    })),
-    ...events.inbound.map((inbound) => ({
-      body: { type: "whatsapp" as const, events: { statuses: [], inbound: [inbound] } satisfies WhatsAppEvents },
-      letter: { workspaceId: inbound.workspaceId, kind: "inbound" as const, payload: inbound },
-    })),
-  ],
+  split: ({ events }) => {
+    const alone = (part: Partial<WhatsAppEvents>) => ({
+      type: "whatsapp" as const,
+      events: { statuses: [], inbound: [], consents: [], ...part } satisfies WhatsAppEvents,
+    });
+    return [
+      ...events.statuses.map((status) => ({
+        body: alone({ statuses: [status] }),
+        letter: { workspaceId: status.workspaceId, kind: "status" as const, payload: status },
+      })),
+      ...events.inbound.map((inbound) => ({
+        body: alone({ inbound: [inbound] }),
+        letter: { workspaceId: inbound.workspaceId, kind: "inbound" as const, payload: inbound },
+      })),
+      ...events.consents.map((consent) => ({
+        body: alone({ consents: [consent] }),
+        letter: { workspaceId: consent.workspaceId, kind: "consent" as const, payload: consent },
+      })),
+    ];
+  },
 });
 
 // Conversions are idempotent by (event, orderId) only when an order id is given, so each is written

@@ -385,7 +385,7 @@ export const marketingDays = sqliteTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.day] })],
 );
 
-export type DeadLetterKind = "click" | "status" | "inbound" | "conversion" | "queue_message";
+export type DeadLetterKind = "click" | "status" | "inbound" | "consent" | "conversion" | "queue_message";
 
 /**
  * Events that could never be written, each with the database's reason. They are kept apart so that

@@ -24,7 +24,7 @@ import {
 import { storeWhatsAppEvents } from "../events/write";
 import { toStoredEvents } from "../whatsapp/ingest";
 import { deriveMessageState } from "../whatsapp/message-state";
-import { readWebhookEvents } from "../whatsapp/webhook-body";
+import { ingestCounts, readWebhookEvents } from "../whatsapp/webhook-body";
 
 export const messageRoutes = createRouter();
 
@@ -35,7 +35,7 @@ messageRoutes.openapi(
     ...common,
     method: "post",
     path: "/statuses",
-    summary: "Relay a WhatsApp webhook body (statuses and inbound messages) received elsewhere",
+    summary: "Relay a WhatsApp webhook body (statuses, inbound messages, marketing opt-outs) received elsewhere",
     middleware: [requireApiKey("events:write")],
     request: jsonBody(WhatsAppWebhookBody),
     responses: { 200: jsonResponse(IngestResult, "Stored"), ...errorResponses(400, 401, 403, 413, 415) },
@@ -43,7 +43,7 @@ messageRoutes.openapi(
   async (c) => {
     const parsed = readWebhookEvents(c.req.valid("json"));
     await storeWhatsAppEvents(c.env, await toStoredEvents(c.env.PII_PEPPER, c.var.auth.workspace.id, parsed));
-    return c.json({ statuses: parsed.statuses.length, messages: parsed.inbound.length, skipped: parsed.skipped }, 200);
+    return c.json(ingestCounts(parsed), 200);
   },
 );
 

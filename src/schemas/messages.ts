@@ -13,7 +13,11 @@ export const RegisterMessage = z
     variant: variantName.optional(),
     linkCode: linkCode.optional(),
     sentAt: eventTime().optional(),
-    category: plainText(64).optional().openapi({ example: "marketing" }),
+    category: plainText(64).optional().openapi({
+      example: "marketing",
+      description:
+        "Meta's pricing category (`marketing`, `utility`, …); without one, a message counts as marketing for opt-outs",
+    }),
     externalId: plainText(128).optional(),
   })
   .strict()

@@ -11,6 +11,8 @@ export const errorStatus = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  // The contact's latest consent record is an opt-out that covers what was asked for.
+  opted_out: 409,
   gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,

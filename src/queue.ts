@@ -95,16 +95,26 @@ const clickWriter = (env: Env): Writer<Body<"click">> => ({
 
 const whatsappWriter = (env: Env): Writer<Body<"whatsapp">> => ({
   write: (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))),
-  split: ({ events }) => [
-    ...events.statuses.map((status) => ({
-      body: { type: "whatsapp" as const, events: { statuses: [status], inbound: [] } satisfies WhatsAppEvents },
-      letter: { workspaceId: status.workspaceId, kind: "status" as const, payload: status },
-    })),
-    ...events.inbound.map((inbound) => ({
-      body: { type: "whatsapp" as const, events: { statuses: [], inbound: [inbound] } satisfies WhatsAppEvents },
-      letter: { workspaceId: inbound.workspaceId, kind: "inbound" as const, payload: inbound },
-    })),
-  ],
+  split: ({ events }) => {
+    const alone = (part: Partial<WhatsAppEvents>) => ({
+      type: "whatsapp" as const,
+      events: { statuses: [], inbound: [], consents: [], ...part } satisfies WhatsAppEvents,
+    });
+    return [
+      ...events.statuses.map((status) => ({
+        body: alone({ statuses: [status] }),
+        letter: { workspaceId: status.workspaceId, kind: "status" as const, payload: status },
+      })),
+      ...events.inbound.map((inbound) => ({
+        body: alone({ inbound: [inbound] }),
+        letter: { workspaceId: inbound.workspaceId, kind: "inbound" as const, payload: inbound },
+      })),
+      ...events.consents.map((consent) => ({
+        body: alone({ consents: [consent] }),
+        letter: { workspaceId: consent.workspaceId, kind: "consent" as const, payload: consent },
+      })),
+    ];
+  },
 });
 
 // Conversions are idempotent by (event, orderId) only when an order id is given, so each is written
@@ -179,7 +189,7 @@ async function dropErased(
   type Event = { workspaceId: string; contactHash: string | null };
   const events: Event[] = [
     ...clicks.map(({ body }) => body.click),
-    ...whatsapp.flatMap(({ body }) => [...body.events.statuses, ...body.events.inbound]),
+    ...whatsapp.flatMap(({ body }) => [...body.events.statuses, ...body.events.inbound, ...body.events.consents]),
   ];
   const contacts = events.flatMap((e) =>
     e.contactHash ? [{ workspaceId: e.workspaceId, contactHash: e.contactHash }] : [],
@@ -197,14 +207,16 @@ async function dropErased(
     return drop;
   });
   for (const entry of whatsapp) {
-    const { statuses, inbound } = entry.body.events;
+    const { statuses, inbound, consents } = entry.body.events;
+    const notErased = <T extends { at: number } & Event>(list: T[]) => list.filter((e) => !erased(e, e.at));
     entry.body = {
       ...entry.body,
-      events: { statuses: statuses.filter((s) => !erased(s, s.at)), inbound: inbound.filter((m) => !erased(m, m.at)) },
+      events: { statuses: notErased(statuses), inbound: notErased(inbound), consents: notErased(consents) },
     };
   }
   keep(whatsapp, ({ message, body }) => {
-    const empty = body.events.statuses.length === 0 && body.events.inbound.length === 0;
+    const { statuses, inbound, consents } = body.events;
+    const empty = statuses.length + inbound.length + consents.length === 0;
     if (empty) message.ack();
     return empty;
   });

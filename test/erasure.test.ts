@@ -48,12 +48,18 @@ async function history(workspaceId: string, key: string, campaignId: string, con
           contact: contact.phone,
           campaignId,
           linkCode: link.body.code,
+          category: "marketing",
           sentAt: new Date(T0).toISOString(),
         },
       ],
     },
   });
   expect(registered.status).toBe(200);
+  const consent = await callJson("/api/v1/contacts/consent", {
+    key,
+    body: { contact: contact.phone, optedIn: true, source: "website" },
+  });
+  expect(consent.status).toBe(201);
   const recipient = contact.phone.slice(1);
   const statuses = (["sent", "delivered", "read"] as const).map((status, i) => ({
     id: contact.wamid,
@@ -168,6 +174,9 @@ describe("POST /api/v1/contacts/erase", () => {
       [...aIds, b.workspaceId].sort(),
     );
 
+    // And in the count of contacts sent marketing, for the opt-out rate.
+    expect((await rowsMentioning(hash)).marketing_quarters?.map((r) => r.workspace_id)).toContain(a.workspaceId);
+
     const res = await erase(a.adminKey, "+1 (650) 555-0111");
     expect(res.status).toBe(200);
     expect(res.body.erased).toEqual({
@@ -179,6 +188,7 @@ describe("POST /api/v1/contacts/erase", () => {
       links: 1,
       outboxEntries: expect.any(Number),
       deadLetters: 0,
+      consents: 1,
       retentionContacts: 2,
     });
     // The click, the two conversions, the reply, the event, the message's changes and its steps.
@@ -225,6 +235,16 @@ describe("POST /api/v1/contacts/erase", () => {
       expect(returned(now).reduce((x: number, y: number) => x + y, 0)).toBe(2);
     }
 
+    // The per-day counts of that chain still describe the rows left: the other contact's alone.
+    const chain = await env.DB.prepare(
+      `SELECT (SELECT SUM(quarters) FROM marketing_days WHERE workspace_id = ?1) AS days,
+        (SELECT SUM(quarters) FROM marketing_day_pairs WHERE workspace_id = ?1) AS pairs,
+        (SELECT COUNT(*) FROM marketing_quarters WHERE workspace_id = ?1) AS quarters`,
+    )
+      .bind(a.workspaceId)
+      .first();
+    expect(chain).toEqual({ days: 1, pairs: 1, quarters: 1 });
+
     // The contact's link keeps redirecting, no longer tied to anyone; a new click is not the contact's.
     const link = await callJson(`/api/v1/links/${erased.code}`, { key: a.adminKey });
     expect(link.body).toMatchObject({ code: erased.code, externalId: null, clicks: 1, conversions: 2 });
@@ -252,6 +272,7 @@ describe("POST /api/v1/contacts/erase", () => {
       links: 0,
       outboxEntries: 0,
       deadLetters: 0,
+      consents: 0,
       retentionContacts: 0,
     });
     const after = await rowsMentioning(a.workspaceId);
@@ -325,7 +346,7 @@ describe("POST /api/v1/contacts/erase", () => {
       { type: "click", click: before },
       { type: "click", click: later },
       { type: "click", click: stranger },
-      { type: "whatsapp", events: { statuses: [status], inbound: [] } },
+      { type: "whatsapp", events: { statuses: [status], inbound: [], consents: [] } },
     ]);
     expect(result.explicitAcks.sort()).toEqual(["msg-0", "msg-1", "msg-2", "msg-3"]);
     const { results } = await env.DB.prepare("SELECT id FROM clicks WHERE workspace_id = ?1 ORDER BY id")

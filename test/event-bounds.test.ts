@@ -40,7 +40,7 @@ describe("times in a webhook body", () => {
     });
     expect(await deliverWebhook(workspaceId, body)).toMatchObject({
       status: 200,
-      body: { statuses: 1, messages: 0, skipped: 1 },
+      body: { statuses: 1, messages: 0, consents: 0, skipped: 1 },
     });
     expect((await getMessage(adminKey, "wamid.odd")).status).toBe(404);
     expect((await getMessage(adminKey, "wamid.fine")).body.sentAt).toBe(new Date(T0).toISOString());
@@ -51,7 +51,12 @@ describe("times in a webhook body", () => {
     const body = webhookBody({
       messages: [{ id: "wamid.in", from: "16505551234", timestamp, type: "text", text: { body: "hi" } }],
     });
-    expect((await deliverWebhook(workspaceId, body)).body).toEqual({ statuses: 0, messages: 0, skipped: 1 });
+    expect((await deliverWebhook(workspaceId, body)).body).toEqual({
+      statuses: 0,
+      messages: 0,
+      consents: 0,
+      skipped: 1,
+    });
     expect(await count("inbound_messages", workspaceId)).toBe(0);
   });
 
@@ -63,7 +68,7 @@ describe("times in a webhook body", () => {
       workspaceId,
       statusBody({ id: "wamid.first", status: "sent", at: earliest }, { id: "wamid.last", status: "sent", at: latest }),
     );
-    expect(res.body).toEqual({ statuses: 2, messages: 0, skipped: 0 });
+    expect(res.body).toEqual({ statuses: 2, messages: 0, consents: 0, skipped: 0 });
     expect((await getMessage(adminKey, "wamid.first")).body.sentAt).toBe("2009-01-01T00:00:00.000Z");
     expect((await getMessage(adminKey, "wamid.last")).body.sentAt).toBe(new Date(latest).toISOString());
   });
@@ -78,7 +83,12 @@ describe("times in a webhook body", () => {
       ],
       messages: [{ id: "wamid.in", from: "16505551234", timestamp: at, type: "t".repeat(65) }],
     });
-    expect((await deliverWebhook(workspaceId, body)).body).toEqual({ statuses: 0, messages: 0, skipped: 3 });
+    expect((await deliverWebhook(workspaceId, body)).body).toEqual({
+      statuses: 0,
+      messages: 0,
+      consents: 0,
+      skipped: 3,
+    });
     expect(await count("messages", workspaceId)).toBe(0);
   });
 });

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import worker from "../src/index";
 import type { QueueMessage } from "../src/schemas/queue";
 
-type Table = "clicks" | "messages" | "conversions";
+type Table = "clicks" | "messages" | "conversions" | "consents";
 
 /** A real failing D1 write: the database refuses every insert into `table` until it is repaired. */
 export async function breakWrites(table: Table) {

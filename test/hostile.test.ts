@@ -43,6 +43,8 @@ const add = (status: number, code: string | null, name: string, request: (s: Set
   hostile.push({ name, request, status, code });
 
 const LINK = { url: `${SHOP}/offer` };
+// A contact of the owner's workspace who opted out (through the API) before the hostile requests.
+const OPTED_OUT = "+351912000111";
 const long = (n: number, ch = "x") => ch.repeat(n);
 const nestedObject = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
 const nestedArray = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
@@ -57,6 +59,7 @@ const keyed: [string, string, unknown?][] = [
   ["DELETE", "/api/v1/links/abcd"],
   ["POST", "/api/v1/conversions", { event: "purchase" }],
   ["POST", "/api/v1/statuses", statusBody()],
+  ["POST", "/api/v1/contacts/consent", { contact: "+351912345678", optedIn: false, source: "api" }],
   ["GET", "/api/v1/reports/funnel"],
   ["GET", "/api/v1/export/clicks"],
 ];
@@ -90,6 +93,7 @@ const bodyRoutes: [string, string][] = [
   ["POST", "/api/v1/messages"],
   ["POST", "/api/v1/conversions"],
   ["POST", "/api/v1/events"],
+  ["POST", "/api/v1/contacts/consent"],
 ];
 for (const [method, path] of bodyRoutes) {
   add(400, "invalid_json", `${method} ${path} with truncated JSON`, () => ({
@@ -227,6 +231,21 @@ const tooLong: [string, string, (s: Setup) => unknown][] = [
     }),
   ],
   ["no bulk recipients", "/api/v1/links/bulk", (s) => ({ ...LINK, campaignId: s.owner.campaignId, recipients: [] })],
+  [
+    "a consent source of 33 characters",
+    "/api/v1/contacts/consent",
+    () => ({ contact: "+351912345678", optedIn: false, source: long(33, "a") }),
+  ],
+  [
+    "a consent for a contact of 10,000 digits",
+    "/api/v1/contacts/consent",
+    () => ({ contact: `+${long(10_000, "1")}`, optedIn: false, source: "api" }),
+  ],
+  [
+    "a consent with optedIn as text",
+    "/api/v1/contacts/consent",
+    () => ({ contact: "+351912345678", optedIn: "no", source: "api" }),
+  ],
 ];
 for (const [what, path, body] of tooLong) {
   add(400, "invalid_request", `${path} with ${what}`, (s) => ({ path, key: "owner", body: body(s) }));
@@ -254,6 +273,11 @@ const controls: [string, string, unknown][] = [
   ["a NUL in an externalId", "/api/v1/links", { ...LINK, externalId: "crm\u0000-1" }],
   ["a carriage return in a click id", "/api/v1/conversions", { event: "purchase", clickId: "A\r1" }],
   ["a NUL in a wamid", "/api/v1/messages", { messages: [{ id: "wamid.\u0000", contact: "+351912345678" }] }],
+  [
+    "a NUL in a consent source",
+    "/api/v1/contacts/consent",
+    { contact: "+351912345678", optedIn: true, source: "api\u0000" },
+  ],
   [
     "a DEL in a message category",
     "/api/v1/messages",
@@ -610,6 +634,22 @@ add(404, "not_found", "an A/B report of another workspace's campaign", (s) => ({
   path: `/api/v1/reports/ab?campaignId=${s.other.campaignId}`,
   key: "owner",
 }));
+// ---- contacts who opted out: refused with nothing written ----------------------------------------------------------
+add(409, "opted_out", "a link for a contact who opted out", () => ({
+  path: "/api/v1/links",
+  key: "owner",
+  body: { ...LINK, contact: OPTED_OUT },
+}));
+add(409, "opted_out", "bulk links with one recipient who opted out", (s) => ({
+  path: "/api/v1/links/bulk",
+  key: "owner",
+  body: { ...LINK, campaignId: s.owner.campaignId, recipients: [{ contact: "+351912345679" }, { contact: OPTED_OUT }] },
+}));
+add(409, "opted_out", "a utility message for a contact who opted out", () => ({
+  path: "/api/v1/messages",
+  key: "owner",
+  body: { messages: [{ id: "wamid.opted-out", contact: OPTED_OUT, category: "utility" }] },
+}));
 add(409, "conflict", "a custom code another workspace already has", (s) => ({
   path: "/api/v1/links",
   key: "owner",
@@ -637,6 +677,11 @@ async function setUp(): Promise<Setup> {
     key: owner.adminKey,
     body: { settings: { allowedOrigins: [SHOP] } },
   });
+  const optOut = await callJson("/api/v1/contacts/consent", {
+    key: owner.adminKey,
+    body: { contact: OPTED_OUT, optedIn: false, source: "api" },
+  });
+  expect(optOut.status).toBe(201);
   const disabled = await createLink(owner.adminKey);
   await callJson(`/api/v1/links/${disabled.code}`, { method: "DELETE", key: owner.adminKey });
   const body = JSON.stringify(statusBody({ id: owner.messageId, status: "read", at: Date.now() - 30_000 }));

@@ -195,6 +195,15 @@ export const OPERATIONS: Operation[] = [
     intruderStatus: 400,
   },
   {
+    operation: "POST /api/v1/contacts/consent",
+    scopes: ["links:write"],
+    request: () => ({
+      path: "/api/v1/contacts/consent",
+      body: { contact: "+351912345678", optedIn: false, source: "api" },
+    }),
+    intruderStatus: 201,
+  },
+  {
     operation: "GET /api/v1/messages/{id}",
     scopes: ["reports:read"],
     request: (w) => ({ path: `/api/v1/messages/${w.messageId}` }),

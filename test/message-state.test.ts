@@ -35,7 +35,7 @@ function permutations<T>(items: T[]): T[][] {
 async function deliverEach(workspaceId: string, statuses: Status[]) {
   for (const status of statuses) {
     const res = await deliverWebhook(workspaceId, statusBody(status));
-    expect(res).toMatchObject({ status: 200, body: { statuses: 1, messages: 0, skipped: 0 } });
+    expect(res).toMatchObject({ status: 200, body: { statuses: 1, messages: 0, consents: 0, skipped: 0 } });
   }
 }
 
@@ -101,7 +101,7 @@ describe("message state through the webhook", () => {
   it("gives the same state when the statuses arrive together in one webhook", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     const res = await deliverWebhook(workspaceId, statusBody(READ, SENT, DELIVERED));
-    expect(res.body).toEqual({ statuses: 3, messages: 0, skipped: 0 });
+    expect(res.body).toEqual({ statuses: 3, messages: 0, consents: 0, skipped: 0 });
     expect((await getMessage(adminKey, ID)).body).toEqual(READ_STATE);
   });
 

@@ -384,7 +384,7 @@ describe("POST /api/v1/statuses", () => {
     const key = await createApiKey(relayed.adminKey, ["events:write"]);
     const res = await callJson("/api/v1/statuses", { key, body: RELAYED });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ statuses: 3, messages: 1, skipped: 0 });
+    expect(res.body).toEqual({ statuses: 3, messages: 1, consents: 0, skipped: 0 });
 
     const signed = await createWhatsAppWorkspace();
     expect((await deliverWebhook(signed.workspaceId, RELAYED)).body).toEqual(res.body);
@@ -456,7 +456,7 @@ describe("webhook durability when D1 fails", () => {
     await breakWrites("messages");
 
     const res = await deliverWebhook(workspaceId, RELAYED);
-    expect(res).toMatchObject({ status: 200, body: { statuses: 3, messages: 1, skipped: 0 } });
+    expect(res).toMatchObject({ status: 200, body: { statuses: 3, messages: 1, consents: 0, skipped: 0 } });
     expect(spy).toHaveBeenCalledTimes(1);
     expect(queued).toEqual([
       {
@@ -468,6 +468,7 @@ describe("webhook durability when D1 fails", () => {
             expect.objectContaining({ workspaceId, messageId: "wamid.relayed", status: "failed", at: T0 + MIN }),
           ],
           inbound: [expect.objectContaining({ workspaceId, id: "wamid.reply", contextId: "wamid.relayed" })],
+          consents: [],
         },
       },
     ]);
@@ -508,7 +509,7 @@ describe("webhook durability when D1 fails", () => {
     vi.restoreAllMocks();
     await repairWrites("messages");
     const retry = await deliverWebhook(workspaceId, RELAYED);
-    expect(retry).toMatchObject({ status: 200, body: { statuses: 3, messages: 1, skipped: 0 } });
+    expect(retry).toMatchObject({ status: 200, body: { statuses: 3, messages: 1, consents: 0, skipped: 0 } });
     expect((await getMessage(adminKey, "wamid.relayed")).body).toEqual(RELAYED_STATE);
   });
 });

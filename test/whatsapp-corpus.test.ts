@@ -456,7 +456,7 @@ describe("the webhook corpus", () => {
   it.each(statusCases)("records %s as the message state it describes", async (file, expected) => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     const res = await deliverWebhook(workspaceId, corpus[file]);
-    expect(res).toMatchObject({ status: 200, body: { statuses: 1, messages: 0, skipped: 0 } });
+    expect(res).toMatchObject({ status: 200, body: { statuses: 1, messages: 0, consents: 0, skipped: 0 } });
 
     const message = await getMessage(adminKey, expected.message.id);
     expect(message.status).toBe(200);
@@ -469,7 +469,7 @@ describe("the webhook corpus", () => {
   it.each(inboundCases)("stores %s as an inbound message with its type and reply context", async (file, expected) => {
     const { workspaceId } = await createWhatsAppWorkspace();
     const res = await deliverWebhook(workspaceId, corpus[file]);
-    expect(res).toMatchObject({ status: 200, body: { statuses: 0, messages: 1, skipped: 0 } });
+    expect(res).toMatchObject({ status: 200, body: { statuses: 0, messages: 1, consents: 0, skipped: 0 } });
 
     expect(await storedInbound(workspaceId, expected.row.id)).toEqual({
       ...expected.row,
@@ -560,7 +560,7 @@ describe("contacts known only by their business-scoped user id", () => {
       workspaceId,
       corpus["meta_docs/status_delivered_pmp_to_bsuid_empty_recipient_id.json"],
     );
-    expect(res.body).toEqual({ statuses: 1, messages: 0, skipped: 0 });
+    expect(res.body).toEqual({ statuses: 1, messages: 0, consents: 0, skipped: 0 });
     const stored = await storedMessage(workspaceId, META_WAMID);
     expect(stored?.contact_hash).toBe(await hashViaApi(adminKey, META_BSUID));
   });
@@ -568,7 +568,7 @@ describe("contacts known only by their business-scoped user id", () => {
   it("accepts an inbound message with an empty from and files it under the sender's BSUID", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     const res = await deliverWebhook(workspaceId, corpus["meta_docs/inbound_text_username_user_empty_from.json"]);
-    expect(res.body).toEqual({ statuses: 0, messages: 1, skipped: 0 });
+    expect(res.body).toEqual({ statuses: 0, messages: 1, consents: 0, skipped: 0 });
     const stored = await storedInbound(workspaceId, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
     expect(stored?.contact_hash).toBe(await hashViaApi(adminKey, "user.93737..."));
   });
@@ -705,7 +705,7 @@ describe("X-Hub-Signature-256 vectors", () => {
     const bytes = bytesOf(bodyFile(vector.body_file));
     expect(bytes.byteLength).toBe(vector.body_bytes);
     const res = await postBytes(workspaceId, bytes, vector.x_hub_signature_256);
-    expect(res).toEqual({ status: 200, body: { statuses: 0, messages: 1, skipped: 0 } });
+    expect(res).toEqual({ status: 200, body: { statuses: 0, messages: 1, consents: 0, skipped: 0 } });
     expect(
       await storedInbound(
         workspaceId,

@@ -72,6 +72,40 @@ export function statusBody(...statuses: StatusInit[]) {
   };
 }
 
+type PreferenceInit = { value: "stop" | "resume"; at: number; waId?: string; userId?: string; category?: string };
+
+/** A `user_preferences` change, as Meta sends it when users stop or resume marketing messages. */
+export function preferencesBody(...preferences: PreferenceInit[]) {
+  return {
+    object: "whatsapp_business_account",
+    entry: [
+      {
+        id: "102290129340398",
+        changes: [
+          {
+            field: "user_preferences",
+            value: {
+              messaging_product: "whatsapp",
+              metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+              user_preferences: preferences.map((p) => ({
+                ...(p.userId ? {} : { wa_id: p.waId ?? "16505551234" }),
+                ...(p.userId ? { user_id: p.userId } : {}),
+                detail: `User requested to ${p.value} marketing messages`,
+                category: p.category ?? "marketing_messages",
+                value: p.value,
+                timestamp: Math.floor(p.at / 1000),
+              })),
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** A status's error 131050 (the user stopped marketing messages), written for tests: only the code is read. */
+export const STOPPED_MARKETING_ERROR = { code: 131050, title: "The user stopped marketing messages" };
+
 /** Meta's envelope around one change's value (statuses, messages, …). */
 export function webhookBody(value: Record<string, unknown>) {
   return {

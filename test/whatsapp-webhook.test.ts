@@ -42,7 +42,7 @@ describe("POST /webhooks/whatsapp/:workspaceId", () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     const res = await deliverWebhook(workspaceId, statusBody({ id: "wamid.A", status: "delivered", at: T0 }));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ statuses: 1, messages: 0, skipped: 0 });
+    expect(res.body).toEqual({ statuses: 1, messages: 0, consents: 0, skipped: 0 });
     const message = await getMessage(adminKey, "wamid.A");
     expect(message.body).toMatchObject({
       id: "wamid.A",

@@ -42,7 +42,7 @@ function queuedStatus(workspaceId: string, messageId: string, fields: Partial<St
 
 const statusMessage = (...statuses: StoredStatus[]): QueueMessage => ({
   type: "whatsapp",
-  events: { statuses, inbound: [] },
+  events: { statuses, inbound: [], consents: [] },
 });
 
 async function deadLetters(key: string) {
@@ -88,7 +88,7 @@ describe("one tenant's bad event", () => {
       ...goodIds.map((id) => deliverWebhook(good.workspaceId, statusBody({ id, status: "read", at: T0 + MIN }))),
     ]);
 
-    expect(badRes).toMatchObject({ status: 200, body: { statuses: 1, messages: 0, skipped: 1 } });
+    expect(badRes).toMatchObject({ status: 200, body: { statuses: 1, messages: 0, consents: 0, skipped: 1 } });
     for (const res of goodRes) expect(res).toMatchObject({ status: 200, body: { statuses: 1, skipped: 0 } });
     expect(await storedIds(good.workspaceId)).toEqual(goodIds);
     expect(await storedIds(bad.workspaceId)).toEqual(["wamid.fine"]);
@@ -105,7 +105,7 @@ describe("one tenant's bad event", () => {
         { id: "wamid.nine", status: "sent", at: T0, pricing: nested(8) },
       ),
     );
-    expect(res.body).toEqual({ statuses: 2, messages: 0, skipped: 1 });
+    expect(res.body).toEqual({ statuses: 2, messages: 0, consents: 0, skipped: 1 });
     expect((await getMessage(adminKey, "wamid.meta")).body.errors).toEqual(errors);
     expect((await getMessage(adminKey, "wamid.eight")).body.pricing).toEqual(nested(6));
     expect((await getMessage(adminKey, "wamid.nine")).status).toBe(404);
@@ -139,6 +139,7 @@ describe("one tenant's bad event", () => {
             expect.objectContaining({ workspaceId: bad.workspaceId, messageId: "wamid.sibling" }),
           ],
           inbound: [],
+          consents: [],
         },
       },
     ]);

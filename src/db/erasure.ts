@@ -19,6 +19,7 @@ export type ErasedCounts = {
   links: number;
   outboxEntries: number;
   deadLetters: number;
+  consents: number;
   /** The contact's own retention rows (its starts, in UTC and in each wall-clock copy). */
   retentionContacts: number;
 };
@@ -32,6 +33,7 @@ export const emptyErasedCounts = (): ErasedCounts => ({
   links: 0,
   outboxEntries: 0,
   deadLetters: 0,
+  consents: 0,
   retentionContacts: 0,
 });
 
@@ -43,6 +45,7 @@ const CLICK_CHUNK = `SELECT id FROM clicks WHERE contact_hash = ?2 AND workspace
 const CONVERSION_CHUNK = `SELECT id FROM conversions WHERE workspace_id = ?1 AND contact_hash = ?2 LIMIT ?3`;
 const INBOUND_CHUNK = `SELECT id FROM inbound_messages WHERE workspace_id = ?1 AND contact_hash = ?2 LIMIT ?3`;
 const EVENT_CHUNK = `SELECT id FROM contact_events WHERE workspace_id = ?1 AND contact_hash = ?2 LIMIT ?3`;
+const CONSENT_CHUNK = `SELECT seq FROM consents WHERE workspace_id = ?1 AND contact_hash = ?2 LIMIT ?3`;
 
 const deleteOutboxAbout = (ids: string) => `DELETE FROM outbox WHERE workspace_id = ?1 AND subject_id IN (${ids})`;
 
@@ -53,7 +56,7 @@ type Step = { kind?: keyof ErasedCounts; sql: string }[];
  * One chunk of each kind: the statements, in order, and which count each adds to. Rows that refer to
  * a chunk are deleted before the chunk itself, which is what the later statements select by.
  */
-const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events", Step> = {
+const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events" | "consents", Step> = {
   messages: [
     { kind: "outboxEntries", sql: deleteOutboxAbout(MESSAGE_CHUNK) },
     {
@@ -106,6 +109,7 @@ const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events"
     { kind: "outboxEntries", sql: deleteOutboxAbout(EVENT_CHUNK) },
     { kind: "contactEvents", sql: `DELETE FROM contact_events WHERE id IN (${EVENT_CHUNK})` },
   ],
+  consents: [{ kind: "consents", sql: `DELETE FROM consents WHERE seq IN (${CONSENT_CHUNK})` }],
 };
 
 // The contact's own links keep working for whoever has them; they no longer say whose they were.
@@ -193,6 +197,22 @@ const RETENTION_SQL: Step = [
     sql: `DELETE FROM ${table} WHERE ${IN_ROLLUPS} AND ${table === "retention_cohorts" ? "size" : table === "retention_counts" ? "contacts" : "returns"} = 0
       AND EXISTS (SELECT 1 FROM retention_contacts WHERE contact_hash = ?2 AND ${IN_ROLLUPS})`,
   })),
+  // The opt-out rate's count of contacts sent marketing (migrations/0019) keeps the same chain of
+  // quarter hours per contact as retention, in UTC only: the contact's links and days go the same way.
+  {
+    sql: `INSERT INTO marketing_day_pairs (workspace_id, day, prev_day, quarters)
+      SELECT workspace_id, quarter / 96, CASE WHEN prev_quarter < 0 THEN -1 ELSE prev_quarter / 96 END, -COUNT(*)
+      FROM marketing_quarters WHERE workspace_id = ?1 AND contact_hash = ?2
+      GROUP BY 1, 2, 3
+      ON CONFLICT DO UPDATE SET quarters = quarters + excluded.quarters`,
+  },
+  {
+    sql: `INSERT INTO marketing_days (workspace_id, day, quarters)
+      SELECT workspace_id, quarter / 96, -COUNT(*) FROM marketing_quarters WHERE workspace_id = ?1 AND contact_hash = ?2
+      GROUP BY 1, 2
+      ON CONFLICT DO UPDATE SET quarters = quarters + excluded.quarters`,
+  },
+  { sql: `DELETE FROM marketing_quarters WHERE workspace_id = ?1 AND contact_hash = ?2` },
   { sql: `DELETE FROM retention_quarters WHERE contact_hash = ?2 AND ${IN_ROLLUPS}` },
   { kind: "retentionContacts", sql: `DELETE FROM retention_contacts WHERE contact_hash = ?2 AND ${IN_ROLLUPS}` },
 ];

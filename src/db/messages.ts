@@ -1,4 +1,5 @@
 import type { WhatsAppStatus } from "../whatsapp/webhook-body";
+import { INSERT_CONSENTS_SQL, type StoredConsent } from "./consents.ts";
 import type { MessageRow } from "./schema";
 
 export type StoredStatus = {
@@ -22,10 +23,14 @@ export type StoredInbound = {
   contextId: string | null;
 };
 
-export type WhatsAppEvents = { statuses: StoredStatus[]; inbound: StoredInbound[] };
+export type WhatsAppEvents = { statuses: StoredStatus[]; inbound: StoredInbound[]; consents: StoredConsent[] };
 
 export function mergeEvents(batches: WhatsAppEvents[]): WhatsAppEvents {
-  return { statuses: batches.flatMap((b) => b.statuses), inbound: batches.flatMap((b) => b.inbound) };
+  return {
+    statuses: batches.flatMap((b) => b.statuses),
+    inbound: batches.flatMap((b) => b.inbound),
+    consents: batches.flatMap((b) => b.consents),
+  };
 }
 
 // SQLite's two-argument MIN is NULL when either side is; this keeps the earliest non-null time.
@@ -76,12 +81,13 @@ function chunkedStatements(d1: D1Database, sql: string, rows: unknown[], now: nu
   return statements;
 }
 
-/** Stores statuses and inbound messages in one atomic batch; safe to repeat with the same events. */
+/** Stores statuses, inbound messages and consent records in one atomic batch; safe to repeat with the same events. */
 export async function writeWhatsAppEvents(d1: D1Database, events: WhatsAppEvents): Promise<void> {
   const now = Date.now();
   const statements = [
     ...chunkedStatements(d1, UPSERT_STATUSES_SQL, events.statuses, now),
     ...chunkedStatements(d1, INSERT_INBOUND_SQL, events.inbound, now),
+    ...chunkedStatements(d1, INSERT_CONSENTS_SQL, events.consents, now),
   ];
   if (statements.length > 0) await d1.batch(statements);
 }

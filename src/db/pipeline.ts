@@ -1,3 +1,5 @@
+import { MARKETING_CATEGORIES } from "../lib/consent";
+import { MESSAGE_FACTS } from "../rollups/declarations";
 import { addToRollupsSql, messageFactsColumns, messageFactsSelect } from "./rollup-sql";
 
 /**
@@ -15,6 +17,7 @@ import { addToRollupsSql, messageFactsColumns, messageFactsSelect } from "./roll
  *    message_rollup_applied) and the facts now; for inbound messages, the same with the stored row;
  *    clicks, conversions and contact events are added once, from their own entries;
  * 5. retention: first messages and clicks, and returns, through the retention views (migrations/0008);
+ *    and the quarter hours in which contacts were sent marketing messages (migrations/0018);
  * 6. the position moves past the slice.
  *
  * The position moves in the same transaction as the work, so each entry is applied once, or not at
@@ -233,6 +236,29 @@ const RETENTION_SQL = [
    WHERE e.type = 'conversion.created' AND v.contact_hash IS NOT NULL ORDER BY e.seq`,
 ];
 
+// Contacts sent marketing messages, per quarter hour (marketing_quarters, through the triggers of the
+// marketing_send_events view): a message whose contact, quarter or category changed is taken back
+// where it was applied and added where it is now.
+const quarterOf = (at: string) => `CAST(${at} / 900000 AS INTEGER)`;
+const isMarketing = (category: string) =>
+  `lower(${category}) IN (${MARKETING_CATEGORIES.map((c) => `'${c}'`).join(", ")})`;
+const currentCategory = MESSAGE_FACTS.find((f) => f.name === "category")!.expr;
+const sameSend = `a.contact_hash IS m.contact_hash AND ${quarterOf("a.report_at")} IS ${quarterOf("m.report_at")}
+  AND ${isMarketing("a.category")} IS ${isMarketing(currentCategory)}`;
+const MARKETING_SQL = [
+  `INSERT INTO marketing_send_events (workspace_id, contact_hash, quarter, delta)
+   SELECT a.workspace_id, a.contact_hash, ${quarterOf("a.report_at")}, -1
+   FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+   CROSS JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+   WHERE a.contact_hash IS NOT NULL AND a.report_at IS NOT NULL AND ${isMarketing("a.category")} AND NOT (${sameSend})`,
+  `INSERT INTO marketing_send_events (workspace_id, contact_hash, quarter, delta)
+   SELECT m.workspace_id, m.contact_hash, ${quarterOf("m.report_at")}, 1
+   FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+   LEFT JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+   WHERE m.contact_hash IS NOT NULL AND m.report_at IS NOT NULL AND ${isMarketing(currentCategory)}
+     AND (a.message_id IS NULL OR a.report_at IS NULL OR NOT (${sameSend}))`,
+];
+
 const WORK_TABLES = ["pipeline_entries", "pipeline_messages", "pipeline_contacts", "pipeline_inbound"];
 
 /** The statements, in order, that apply the next `limit` outbox entries (the slice binds ?1 to it, the position to the time). */
@@ -253,6 +279,7 @@ export const APPLY_SQL: readonly string[] = [
   ...addToRollupsSql("inbound", inboundRows(1, "1")),
   INBOUND_SQL.counted,
   ...RETENTION_SQL,
+  ...MARKETING_SQL,
   ...addToRollupsSql("messages", MESSAGES_BEFORE),
   ...addToRollupsSql("messages", MESSAGES_NOW),
   `INSERT OR REPLACE INTO message_rollup_applied (workspace_id, message_id, ${messageFactsColumns()})

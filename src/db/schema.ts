@@ -319,7 +319,83 @@ export const contactEvents = sqliteTable(
   ],
 );
 
-export type DeadLetterKind = "click" | "status" | "inbound" | "conversion" | "queue_message";
+/**
+ * A contact's consent records: opt-ins and opt-outs given through the API, and those WhatsApp reports
+ * (a `user_preferences` webhook, or a message that failed with error 131050). Append-only: what holds
+ * is the latest record, by time and then by insertion (`seq`).
+ */
+export const consents = sqliteTable(
+  "consents",
+  {
+    // The order of insertion: of two records with the same time, the later one holds.
+    seq: integer("seq").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    contactHash: text("contact_hash").notNull(),
+    optedIn: integer("opted_in", { mode: "boolean" }).notNull(),
+    // `whatsapp` (an opt-out of marketing messages), or where else the business recorded it (`api`, `website`, …).
+    source: text("source").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [
+    // Meta delivers a webhook again until it is acknowledged: the same record twice is one record. The
+    // index also finds a contact's records in time order.
+    uniqueIndex("consents_record").on(t.workspaceId, t.contactHash, t.occurredAt, t.optedIn, t.source),
+    // Opt-outs of a time range, for the metrics report: few, and read without touching the table.
+    index("consents_opt_outs")
+      .on(t.workspaceId, t.occurredAt, t.contactHash)
+      .where(sql`opted_in = 0`),
+  ],
+);
+export type ConsentRow = typeof consents.$inferSelect;
+
+/**
+ * The UTC quarter hours in which each contact was sent at least one marketing message (by report_at,
+ * as the rollup consumer last applied it), with how many, and the contact's previous such quarter (-1:
+ * none). Contacts sent marketing in a range are then counted as rows: a contact's first quarter in the
+ * range is the row whose previous quarter lies before it (as retention_quarters, migrations/0008).
+ * Kept through the marketing_send_events view, whose triggers link each quarter between its neighbours.
+ */
+export const marketingQuarters = sqliteTable(
+  "marketing_quarters",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    contactHash: text("contact_hash").notNull(),
+    quarter: integer("quarter").notNull(),
+    messages: integer("messages").notNull(),
+    prevQuarter: integer("prev_quarter").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.contactHash, t.quarter] }),
+    index("marketing_quarters_time").on(t.workspaceId, t.quarter, t.prevQuarter),
+    index("marketing_quarters_prev").on(t.workspaceId, t.prevQuarter, t.quarter),
+  ],
+);
+
+/** marketing_quarters rows per UTC day, by the UTC day of their previous quarter (-1: none). */
+export const marketingDayPairs = sqliteTable(
+  "marketing_day_pairs",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    day: integer("day").notNull(),
+    prevDay: integer("prev_day").notNull(),
+    quarters: integer("quarters").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.day, t.prevDay] })],
+);
+
+/** marketing_quarters rows per UTC day. */
+export const marketingDays = sqliteTable(
+  "marketing_days",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    day: integer("day").notNull(),
+    quarters: integer("quarters").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.day] })],
+);
+
+export type DeadLetterKind = "click" | "status" | "inbound" | "consent" | "conversion" | "queue_message";
 
 /**
  * Events that could never be written, each with the database's reason. They are kept apart so that

@@ -25,13 +25,14 @@ export async function enqueue(queue: Queue<QueueMessage>, bodies: QueueMessage[]
 /** WhatsApp events as queue messages, each under the size limit: a large webhook body becomes several. */
 export function whatsappMessages(events: WhatsAppEvents): QueueMessage[] {
   const messages: QueueMessage[] = [];
-  let current: WhatsAppEvents = { statuses: [], inbound: [] };
+  const empty = (): WhatsAppEvents => ({ statuses: [], inbound: [], consents: [] });
+  let current = empty();
   let size = 0;
   const push = <K extends keyof WhatsAppEvents>(kind: K, event: WhatsAppEvents[K][number]) => {
     const bytes = JSON.stringify(event).length;
     if (size + bytes > MAX_MESSAGE_BYTES && size > 0) {
       messages.push({ type: "whatsapp", events: current });
-      current = { statuses: [], inbound: [] };
+      current = empty();
       size = 0;
     }
     (current[kind] as WhatsAppEvents[K][number][]).push(event);
@@ -39,6 +40,7 @@ export function whatsappMessages(events: WhatsAppEvents): QueueMessage[] {
   };
   for (const status of events.statuses) push("statuses", status);
   for (const inbound of events.inbound) push("inbound", inbound);
+  for (const consent of events.consents) push("consents", consent);
   if (size > 0) messages.push({ type: "whatsapp", events: current });
   return messages;
 }

@@ -1,6 +1,12 @@
 import type { z } from "@hono/zod-openapi";
 import type { DeadLetter } from "../db/dead-letters";
-import { QueueMessageSchema, StoredInboundSchema, StoredStatusSchema, type QueueMessage } from "../schemas/queue";
+import {
+  QueueMessageSchema,
+  StoredConsentSchema,
+  StoredInboundSchema,
+  StoredStatusSchema,
+  type QueueMessage,
+} from "../schemas/queue";
 
 type Issues = { path: PropertyKey[]; message: string }[];
 
@@ -22,14 +28,17 @@ const workspaceOf = (value: unknown): string | null => {
 export function readQueueMessage(raw: unknown): { body: QueueMessage | null; letters: DeadLetter[] } {
   const parsed = QueueMessageSchema.safeParse(raw);
   if (parsed.success) return { body: parsed.data, letters: [] };
-  const events = (raw as { type?: unknown; events?: { statuses?: unknown; inbound?: unknown } } | null)?.events;
+  const events = (
+    raw as { type?: unknown; events?: { statuses?: unknown; inbound?: unknown; consents?: unknown } } | null
+  )?.events;
   if (
     (raw as { type?: unknown } | null)?.type === "whatsapp" &&
     Array.isArray(events?.statuses) &&
-    Array.isArray(events?.inbound)
+    Array.isArray(events?.inbound) &&
+    (events.consents === undefined || Array.isArray(events.consents))
   ) {
     const letters: DeadLetter[] = [];
-    const keep = <T>(items: unknown[], schema: z.ZodType<T>, kind: "status" | "inbound"): T[] =>
+    const keep = <T>(items: unknown[], schema: z.ZodType<T>, kind: "status" | "inbound" | "consent"): T[] =>
       items.flatMap((item) => {
         const event = schema.safeParse(item);
         if (event.success) return [event.data];
@@ -43,8 +52,9 @@ export function readQueueMessage(raw: unknown): { body: QueueMessage | null; let
       });
     const statuses = keep(events.statuses, StoredStatusSchema, "status");
     const inbound = keep(events.inbound, StoredInboundSchema, "inbound");
-    const empty = statuses.length === 0 && inbound.length === 0;
-    return { body: empty ? null : { type: "whatsapp", events: { statuses, inbound } }, letters };
+    const consents = keep((events.consents as unknown[] | undefined) ?? [], StoredConsentSchema, "consent");
+    const empty = statuses.length === 0 && inbound.length === 0 && consents.length === 0;
+    return { body: empty ? null : { type: "whatsapp", events: { statuses, inbound, consents } }, letters };
   }
   return {
     body: null,

@@ -54,16 +54,21 @@ export async function recordClick(env: Env, click: ClickRecord): Promise<void> {
   }
 }
 
-/** Stores a webhook's statuses and inbound messages; a webhook is acknowledged once this resolves. */
+/** Stores a webhook's statuses, inbound messages and consent records; a webhook is acknowledged once this resolves. */
 export async function storeWhatsAppEvents(env: Env, events: WhatsAppEvents): Promise<void> {
-  if (events.statuses.length === 0 && events.inbound.length === 0) return;
+  if (events.statuses.length === 0 && events.inbound.length === 0 && events.consents.length === 0) return;
   return writeOrQueue(
     env,
     whatsappWrites,
     events,
     (batches) => writeWhatsAppEvents(env.DB, mergeEvents(batches)),
     whatsappMessages,
-    (item) => ({ kind: "whatsapp", statuses: item.statuses.length, inbound: item.inbound.length }),
+    (item) => ({
+      kind: "whatsapp",
+      statuses: item.statuses.length,
+      inbound: item.inbound.length,
+      consents: item.consents.length,
+    }),
   );
 }
 

@@ -10,6 +10,7 @@ import {
   updateLinkByCode,
   type NewLink,
 } from "../db/links";
+import { refuseOptedOut } from "../consent/opt-outs";
 import { isNonPublicDestination } from "../lib/destination";
 import { ApiError, type ErrorIssue } from "../errors";
 import { hashContact } from "../lib/contact";
@@ -69,6 +70,9 @@ linkRoutes.openapi(
     method: "post",
     path: "/links",
     summary: "Create a tracked short link",
+    description:
+      "A link for a contact whose latest consent record is an opt-out, of any kind (a link counts as marketing), is " +
+      "refused with 409 `opted_out`.",
     request: jsonBody(CreateLinkBody),
     responses: { 201: jsonResponse(Link, "The link"), ...errorResponses(400, 401, 403, 409, 415) },
   }),
@@ -81,14 +85,10 @@ linkRoutes.openapi(
     const campaign = await resolveCampaign(c.var.db, workspaceId, body.campaignId);
     const issue = variantIssue(campaign?.variants ?? null, body.variant, ["variant"]);
     if (issue) throw new ApiError("invalid_request", "The request is invalid; see issues.", [issue]);
-    const row = newLinkRow(
-      workspaceId,
-      {
-        ...body,
-        contactHash: contact ? await hashContact(c.env.PII_PEPPER, contact) : null,
-      },
-      Date.now(),
-    );
+    const contactHash = contact ? await hashContact(c.env.PII_PEPPER, contact) : null;
+    // A link carries no category: it counts as marketing, which any opt-out covers.
+    if (contactHash) await refuseOptedOut(c.env.DB, workspaceId, [{ contactHash, category: null, path: ["contact"] }]);
+    const row = newLinkRow(workspaceId, { ...body, contactHash }, Date.now());
     if ((await insertLinks(c.env.DB, [row], body.code !== undefined)) === "code_taken") {
       throw new ApiError("conflict", `The code "${body.code}" is already taken.`);
     }
@@ -103,10 +103,13 @@ linkRoutes.openapi(
     method: "post",
     path: "/links/bulk",
     summary: "Create one link per recipient (up to 10,000), all or nothing",
+    description:
+      "Recipients whose latest consent record is an opt-out refuse the whole request: 409 `opted_out`, with each " +
+      "one's index in `issues`, and no link written.",
     request: jsonBody(BulkLinksBody),
     responses: {
       201: jsonResponse(BulkLinksResult, "The links, in input order"),
-      ...errorResponses(400, 401, 403, 413, 415),
+      ...errorResponses(400, 401, 403, 409, 413, 415),
     },
   }),
   async (c) => {
@@ -134,6 +137,11 @@ linkRoutes.openapi(
 
     const now = Date.now();
     const contactHashes = await Promise.all(contacts.map((contact) => hashContact(c.env.PII_PEPPER, contact)));
+    await refuseOptedOut(
+      c.env.DB,
+      workspaceId,
+      contactHashes.map((contactHash, i) => ({ contactHash, category: null, path: ["recipients", i, "contact"] })),
+    );
     const rows = body.recipients.map((r, i) =>
       newLinkRow(
         workspaceId,

@@ -1,5 +1,6 @@
 import { caughtUp } from "../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
+import { refuseOptedOut } from "../consent/opt-outs";
 import { variantIssue } from "../db/campaigns";
 import {
   findCampaignVariants,
@@ -24,7 +25,7 @@ import {
 import { storeWhatsAppEvents } from "../events/write";
 import { toStoredEvents } from "../whatsapp/ingest";
 import { deriveMessageState } from "../whatsapp/message-state";
-import { readWebhookEvents } from "../whatsapp/webhook-body";
+import { ingestCounts, readWebhookEvents } from "../whatsapp/webhook-body";
 
 export const messageRoutes = createRouter();
 
@@ -35,7 +36,7 @@ messageRoutes.openapi(
     ...common,
     method: "post",
     path: "/statuses",
-    summary: "Relay a WhatsApp webhook body (statuses and inbound messages) received elsewhere",
+    summary: "Relay a WhatsApp webhook body (statuses, inbound messages, marketing opt-outs) received elsewhere",
     middleware: [requireApiKey("events:write")],
     request: jsonBody(WhatsAppWebhookBody),
     responses: { 200: jsonResponse(IngestResult, "Stored"), ...errorResponses(400, 401, 403, 413, 415) },
@@ -43,7 +44,7 @@ messageRoutes.openapi(
   async (c) => {
     const parsed = readWebhookEvents(c.req.valid("json"));
     await storeWhatsAppEvents(c.env, await toStoredEvents(c.env.PII_PEPPER, c.var.auth.workspace.id, parsed));
-    return c.json({ statuses: parsed.statuses.length, messages: parsed.inbound.length, skipped: parsed.skipped }, 200);
+    return c.json(ingestCounts(parsed), 200);
   },
 );
 
@@ -53,9 +54,17 @@ messageRoutes.openapi(
     method: "post",
     path: "/messages",
     summary: "Register sent messages (up to 10,000) with their campaign, variant and link; idempotent by id",
+    description:
+      "A message for a contact whose latest consent record is an opt-out refuses the whole request (409 " +
+      "`opted_out`, each index in `issues`, nothing registered) when the opt-out covers it: one recorded through " +
+      "the API covers every category; one WhatsApp reported covers `marketing`, `marketing_lite` and messages " +
+      "registered without a category.",
     middleware: [requireApiKey("links:write")],
     request: jsonBody(RegisterMessagesBody),
-    responses: { 200: jsonResponse(RegisterMessagesResult, "Registered"), ...errorResponses(400, 401, 403, 413, 415) },
+    responses: {
+      200: jsonResponse(RegisterMessagesResult, "Registered"),
+      ...errorResponses(400, 401, 403, 409, 413, 415),
+    },
   }),
   async (c) => {
     const { messages } = c.req.valid("json");
@@ -100,6 +109,15 @@ messageRoutes.openapi(
       }),
     );
     if (issues.length > 0) throw new ApiError("invalid_request", "No message was registered; see issues.", issues);
+    await refuseOptedOut(
+      c.env.DB,
+      workspaceId,
+      rows.map((row, i) => ({
+        contactHash: row.contactHash,
+        category: row.category,
+        path: ["messages", i, "contact"],
+      })),
+    );
     await registerMessages(c.env.DB, workspaceId, rows);
     return c.json({ registered: new Set(rows.map((r) => r.id)).size }, 200);
   },

@@ -5,7 +5,7 @@ import type { AppEnv } from "../types";
 import { storeWhatsAppEvents } from "../events/write";
 import { toStoredEvents } from "../whatsapp/ingest";
 import { verifyHubSignature } from "../whatsapp/signature";
-import { readWebhookEvents, WebhookBody } from "../whatsapp/webhook-body";
+import { ingestCounts, readWebhookEvents, WebhookBody } from "../whatsapp/webhook-body";
 import { findWebhookSecrets } from "../whatsapp/webhook-secrets";
 
 export const MAX_WEBHOOK_BYTES = 3 * 1024 * 1024;
@@ -80,5 +80,5 @@ webhookRoutes.post("/whatsapp/:workspaceId", async (c) => {
   }
   const parsed = parseWebhookJson(bytes);
   await storeWhatsAppEvents(c.env, await toStoredEvents(c.env.PII_PEPPER, workspaceId, parsed));
-  return c.json({ statuses: parsed.statuses.length, messages: parsed.inbound.length, skipped: parsed.skipped }, 200);
+  return c.json(ingestCounts(parsed), 200);
 });

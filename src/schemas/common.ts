@@ -28,7 +28,7 @@ const errorDescriptions = {
   401: "Missing or invalid credentials",
   403: "The API key lacks the required scope",
   404: "Not found",
-  409: "Conflict",
+  409: "Conflict (`conflict`), or a contact opted out (`opted_out`; `issues` names each one)",
   410: "Gone",
   413: "Body too large",
   415: "Unsupported content type",

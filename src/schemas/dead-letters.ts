@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isoDateTime } from "./common";
 
-export const deadLetterKinds = ["click", "status", "inbound", "conversion", "queue_message"] as const;
+export const deadLetterKinds = ["click", "status", "inbound", "consent", "conversion", "queue_message"] as const;
 
 export const DeadLetter = z
   .object({

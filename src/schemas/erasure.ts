@@ -17,6 +17,7 @@ export const EraseContactResult = z
         links: count("Per-recipient links, unlinked from the contact: they keep redirecting"),
         outboxEntries: count("Changes about the contact not yet or already told to consumers"),
         deadLetters: count("Events about the contact that could never be stored"),
+        consents: count("The contact's consent records, opt-outs included"),
         retentionContacts: count(
           "The contact's rows in the retention rollups (UTC and the reporting time zone); the cohorts no longer count it",
         ),

@@ -13,7 +13,11 @@ export const RegisterMessage = z
     variant: variantName.optional(),
     linkCode: linkCode.optional(),
     sentAt: eventTime().optional(),
-    category: plainText(64).optional().openapi({ example: "marketing" }),
+    category: plainText(64).optional().openapi({
+      example: "marketing",
+      description:
+        "Meta's pricing category (`marketing`, `utility`, …); without one, a message counts as marketing for opt-outs",
+    }),
     externalId: plainText(128).optional(),
   })
   .strict()
@@ -57,8 +61,19 @@ export const MessageState = z
   .openapi("MessageState");
 
 export const IngestResult = z
-  .object({ statuses: z.number().int(), messages: z.number().int(), skipped: z.number().int() })
+  .object({
+    statuses: z.number().int(),
+    messages: z.number().int().openapi({ description: "Inbound messages" }),
+    consents: z.number().int().openapi({
+      description: "Marketing opt-outs and opt-ins: user_preferences items, and failures with error 131050",
+    }),
+    skipped: z.number().int().openapi({ description: "Items that could not be read, or whose time cannot be stored" }),
+  })
   .openapi("IngestResult");
 
 /** Meta's webhook body, as `POST /webhooks/whatsapp/{workspaceId}` and `POST /api/v1/statuses` take it. */
-export const WhatsAppWebhookBody = WebhookBody.openapi("WhatsAppWebhookBody");
+export const WhatsAppWebhookBody = WebhookBody.openapi("WhatsAppWebhookBody", {
+  description:
+    "Changes of field `messages` (`value.statuses[]`, `value.messages[]`) and `user_preferences` " +
+    "(`value.user_preferences[]`: a user's marketing `stop` or `resume`) are read; others are ignored",
+});

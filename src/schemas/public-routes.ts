@@ -107,7 +107,8 @@ const delivery = createRoute({
   method: "post",
   path: "/webhooks/whatsapp/{workspaceId}",
   tags: ["WhatsApp"],
-  summary: "Meta's webhook deliveries (statuses and inbound messages), signed with the app secret; up to 3 MB",
+  summary:
+    "Meta's webhook deliveries (statuses, inbound messages and marketing opt-outs), signed with the app secret; up to 3 MB",
   request: {
     params: workspaceId,
     headers: z.object({

@@ -1,7 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import type { ConversionRequest } from "../conversions/record";
 import type { ClickRecord } from "../db/clicks";
+import type { StoredConsent } from "../db/consents";
 import type { StoredInbound, StoredStatus } from "../db/messages";
+import { CONSENT_SOURCE } from "../lib/consent";
 import { isStorableTime } from "../lib/event-bounds";
 import { boundedJson } from "./common";
 
@@ -53,6 +55,14 @@ export const StoredInboundSchema = z.object({
   contextId: id.nullable(),
 }) satisfies z.ZodType<StoredInbound>;
 
+export const StoredConsentSchema = z.object({
+  workspaceId: text(64),
+  contactHash: hash,
+  optedIn: z.boolean(),
+  source: z.string().regex(CONSENT_SOURCE),
+  at: time,
+}) satisfies z.ZodType<StoredConsent>;
+
 // A queued conversion comes from the beacon or the pixel, which carry no contact.
 const ConversionRequestSchema = z.object({
   clickId: text(64).optional(),
@@ -69,7 +79,12 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("click"), click: ClickRecordSchema }),
   z.object({
     type: z.literal("whatsapp"),
-    events: z.object({ statuses: z.array(StoredStatusSchema), inbound: z.array(StoredInboundSchema) }),
+    events: z.object({
+      statuses: z.array(StoredStatusSchema),
+      inbound: z.array(StoredInboundSchema),
+      // Absent from messages queued before consent records travelled with webhook events.
+      consents: z.array(StoredConsentSchema).default([]),
+    }),
   }),
   z.object({
     type: z.literal("conversion"),

@@ -121,6 +121,11 @@ export const MetricsReport = z
       escalationRate: nullableRate,
     }),
     retentionRate: nullableRate,
+    optOutRate: nullableRate.openapi({
+      description:
+        "Contacts who opted out in the range (of marketing, or of everything) / contacts sent a marketing message " +
+        "(`marketing` or `marketing_lite`) in it; workspace-wide",
+    }),
     costPerConversion: nullableRate,
   })
   .openapi("MetricsReport");

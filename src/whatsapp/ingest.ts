@@ -1,4 +1,6 @@
+import type { StoredConsent } from "../db/consents";
 import type { StoredInbound, StoredStatus, WhatsAppEvents } from "../db/messages";
+import { WHATSAPP_SOURCE } from "../lib/consent";
 import { contactCountry, hashContact } from "../lib/contact";
 import type { ParsedWebhook, WebhookContact } from "./webhook-body";
 
@@ -17,7 +19,7 @@ export async function toStoredEvents(
 ): Promise<WhatsAppEvents> {
   // Statuses of one recipient repeat the same contact: each distinct one is hashed once.
   const ids = new Set<string>();
-  for (const event of [...parsed.statuses, ...parsed.inbound]) {
+  for (const event of [...parsed.statuses, ...parsed.inbound, ...parsed.consents]) {
     const id = contactId(event.contact);
     if (id) ids.add(id);
   }
@@ -38,5 +40,10 @@ export async function toStoredEvents(
       workspaceId,
       contactHash: hashOf(contact),
     })),
+    // Every consent event names a contact (the parser keeps no other), so each has its hash.
+    consents: parsed.consents.flatMap(({ contact, ...c }): StoredConsent[] => {
+      const contactHash = hashOf(contact);
+      return contactHash ? [{ ...c, workspaceId, contactHash, source: WHATSAPP_SOURCE }] : [];
+    }),
   };
 }

@@ -31,9 +31,19 @@ const Inbound = z.object({
   reaction: z.object({ message_id: id.optional() }).optional(),
 });
 
+// A `user_preferences` change: a user stopped or resumed the business's marketing messages.
+const UserPreference = z.object({
+  wa_id: z.string().max(64).optional(),
+  user_id: id.optional(),
+  category: z.string().max(64),
+  value: z.string().max(32),
+  timestamp: unixSeconds,
+});
+
 const Value = z.object({
   statuses: z.array(z.unknown()).optional(),
   messages: z.array(z.unknown()).optional(),
+  user_preferences: z.array(z.unknown()).optional(),
 });
 
 export const WebhookBody = z.object({
@@ -60,6 +70,9 @@ export type StatusEvent = {
   pricing: Record<string, unknown> | null;
 };
 
+/** A contact's marketing opt-out or opt-in, as WhatsApp reported it. */
+export type ConsentEvent = { contact: WebhookContact; optedIn: boolean; at: number };
+
 export type InboundEvent = {
   id: string;
   type: string;
@@ -77,21 +90,54 @@ const STATUS_NAMES: Record<string, WhatsAppStatus> = {
   failed: "failed",
 };
 
+// The changes read: `messages` (statuses and inbound messages) and `user_preferences`.
+const FIELDS = new Set(["messages", "user_preferences"]);
+
+const MARKETING_PREFERENCES = new Map([
+  ["stop", false],
+  ["resume", true],
+]);
+
+// Error 131050: the user stopped marketing messages from the business (the message was not delivered).
+const STOPPED_MARKETING = 131050;
+
 function contactOf(phone: string | undefined, userId: string | undefined): WebhookContact {
   return { phone: phone && /^\d{6,15}$/.test(phone) ? phone : null, userId: userId || null };
 }
 
-export type ParsedWebhook = { statuses: StatusEvent[]; inbound: InboundEvent[]; skipped: number };
+const hasContact = (contact: WebhookContact) => contact.phone !== null || contact.userId !== null;
+
+const reportsStoppedMarketing = (errors: unknown[] | undefined) =>
+  (errors ?? []).some((e) => Number((e as { code?: unknown } | null)?.code) === STOPPED_MARKETING);
+
+/** A marketing "stop" or "resume" of a user_preferences change, or null when it cannot be read or stored. */
+function readPreference(raw: unknown, now: number): ConsentEvent | null {
+  const item = UserPreference.safeParse(raw);
+  if (!item.success || item.data.category !== "marketing_messages") return null;
+  const optedIn = MARKETING_PREFERENCES.get(item.data.value);
+  const contact = contactOf(item.data.wa_id, item.data.user_id);
+  const at = item.data.timestamp * 1000;
+  if (optedIn === undefined || !hasContact(contact) || !isStorableTime(at, now)) return null;
+  return { contact, optedIn, at };
+}
+
+export type ParsedWebhook = {
+  statuses: StatusEvent[];
+  inbound: InboundEvent[];
+  consents: ConsentEvent[];
+  skipped: number;
+};
 
 /**
- * Flattens a webhook body into status and inbound-message events; unreadable items, and items whose
- * time lies outside what may be stored, are counted, not fatal.
+ * Flattens a webhook body into status, inbound-message and consent events (a marketing "stop" or
+ * "resume", or a message that failed because the user stopped marketing messages); unreadable items,
+ * and items whose time lies outside what may be stored, are counted, not fatal.
  */
 export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.now()): ParsedWebhook {
-  const parsed: ParsedWebhook = { statuses: [], inbound: [], skipped: 0 };
+  const parsed: ParsedWebhook = { statuses: [], inbound: [], consents: [], skipped: 0 };
   for (const entry of body.entry) {
     for (const change of entry.changes) {
-      if (change.field !== undefined && change.field !== "messages") continue;
+      if (change.field !== undefined && !FIELDS.has(change.field)) continue;
       const value = Value.safeParse(change.value);
       if (!value.success) {
         parsed.skipped++;
@@ -105,18 +151,22 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.
           continue;
         }
         const s = item.data;
+        const contact =
+          s.recipient_type === "group"
+            ? contactOf(undefined, undefined)
+            : contactOf(s.recipient_id, s.recipient_user_id);
         parsed.statuses.push({
           messageId: s.id,
           status,
           at: s.timestamp * 1000,
-          contact:
-            s.recipient_type === "group"
-              ? contactOf(undefined, undefined)
-              : contactOf(s.recipient_id, s.recipient_user_id),
+          contact,
           bizOpaque: s.biz_opaque_callback_data ?? null,
           errors: s.errors ?? null,
           pricing: s.pricing ?? null,
         });
+        if (status === "failed" && hasContact(contact) && reportsStoppedMarketing(s.errors)) {
+          parsed.consents.push({ contact, optedIn: false, at: s.timestamp * 1000 });
+        }
       }
       for (const raw of value.data.messages ?? []) {
         const item = Inbound.safeParse(raw);
@@ -134,7 +184,22 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.
           contextId: m.context?.id ?? m.reaction?.message_id ?? null,
         });
       }
+      for (const raw of value.data.user_preferences ?? []) {
+        const consent = readPreference(raw, now);
+        if (consent) parsed.consents.push(consent);
+        else parsed.skipped++;
+      }
     }
   }
   return parsed;
+}
+
+/** What the answer to a webhook says of it: the events stored, and the items skipped. */
+export function ingestCounts(parsed: ParsedWebhook) {
+  return {
+    statuses: parsed.statuses.length,
+    messages: parsed.inbound.length,
+    consents: parsed.consents.length,
+    skipped: parsed.skipped,
+  };
 }

@@ -5,6 +5,7 @@ import { requireApiKey } from "../../middleware/auth";
 import { eventMetrics, responseTimes } from "../../reports/contact-events";
 import { dropOff, funnelSteps } from "../../reports/funnel";
 import { EMPTY_TOTALS, sumMessages } from "../../reports/messages";
+import { optOutRate } from "../../reports/opt-out-rate";
 import { reportFilter } from "../../reports/range";
 import { retentionRate } from "../../reports/retention";
 import { ratio } from "../../reports/stats";
@@ -21,12 +22,13 @@ metricsRoutes.openapi(
     middleware: [requireApiKey("reports:read"), caughtUp],
     method: "get",
     path: "/reports/metrics",
-    summary: "Delivery, open, click, conversion and response rates, revenue, CSAT, chatbot and retention",
+    summary: "Delivery, open, click, conversion and response rates, revenue, CSAT, chatbot, retention and opt-outs",
     description:
       "Rates are shares of the messages sent in the range. `costPerConversion` needs `costPerMessage` " +
       "(what one billable message costs you): WhatsApp's pricing webhooks say which messages are billable, not their price. " +
-      "Inbound messages and contacts belong to no campaign, so `avgResponseTimeSeconds` and `retentionRate` are " +
-      "workspace-wide; CSAT and chatbot outcomes follow `campaignId` when the events name one.",
+      "Inbound messages, contacts and their consent belong to no campaign, so `avgResponseTimeSeconds`, " +
+      "`retentionRate` and `optOutRate` are workspace-wide; CSAT and chatbot outcomes follow `campaignId` when " +
+      "the events name one.",
     request: {
       query: ReportQuery.extend({
         window: WindowParam,
@@ -38,11 +40,12 @@ metricsRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
-    const [[t = EMPTY_TOTALS], events, responses, retention] = await Promise.all([
+    const [[t = EMPTY_TOTALS], events, responses, retention, optOuts] = await Promise.all([
       sumMessages(c.env.DB, filter, query.window),
       eventMetrics(c.env.DB, filter),
       responseTimes(c.env.DB, filter),
       retentionRate(c.env.DB, filter),
+      optOutRate(c.env.DB, filter),
     ]);
     const body = {
       window: query.window,
@@ -70,6 +73,7 @@ metricsRoutes.openapi(
         escalationRate: events.chatbot.escalationRate,
       },
       retentionRate: retention,
+      optOutRate: optOuts,
       costPerConversion:
         query.costPerMessage === undefined ? null : ratio(t.billable * query.costPerMessage, t.converted),
     };

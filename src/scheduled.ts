@@ -3,6 +3,7 @@ import { listWorkspaceSettings } from "./db/workspace-settings";
 import { DAY_MS } from "./lib/calendar";
 import { drainOutbox } from "./events/pipeline";
 import { fillZonesInTurns } from "./queue";
+import { deleteExpiredVisitorSalts } from "./visitors/salt";
 
 const DELETE_CHUNK = 5_000;
 // Consumers read the outbox within minutes; two weeks covers the longest retry schedule (24 h) many times.
@@ -46,7 +47,15 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
   }
   const deleted = await purgeExpiredEvents(env, controller.scheduledTime);
   const outbox = await purgeOutbox(env, controller.scheduledTime);
-  console.log(JSON.stringify({ event: "housekeeping", deletedEvents: deleted, deletedOutboxEntries: outbox }));
+  const salts = await deleteExpiredVisitorSalts(env, controller.scheduledTime);
+  console.log(
+    JSON.stringify({
+      event: "housekeeping",
+      deletedEvents: deleted,
+      deletedOutboxEntries: outbox,
+      deletedVisitorSalts: salts,
+    }),
+  );
   // Picks up retention copies whose queued turns were lost.
   await fillZonesInTurns(env);
 }

@@ -7,6 +7,7 @@ import { fillRetentionZones } from "./db/retention-zones";
 import { findWorkspace } from "./db/workspaces";
 import { enqueue } from "./events/enqueue";
 import { handleWake } from "./events/pipeline";
+import { retainedEvents } from "./events/retained";
 import { readQueueMessage } from "./events/queue-message";
 import type { QueueMessage } from "./schemas/queue";
 
@@ -93,7 +94,8 @@ const clickWriter = (env: Env): Writer<Body<"click">> => ({
 });
 
 const whatsappWriter = (env: Env): Writer<Body<"whatsapp">> => ({
-  write: (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))),
+  write: async (bodies) =>
+    writeWhatsAppEvents(env.DB, await retainedEvents(env, mergeEvents(bodies.map((b) => b.events)))),
   split: ({ events }) => [
     ...events.statuses.map((status) => ({
       body: { type: "whatsapp" as const, events: { statuses: [status], inbound: [] } satisfies WhatsAppEvents },

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isStorableTime } from "../lib/event-bounds";
+import { EARLIEST_EVENT_MS, isStorableTime } from "../lib/event-bounds";
 import { boundedJson } from "../schemas/common";
 
 // Meta's webhook body, read leniently: fields we do not use pass through unchecked, and a change we
@@ -85,10 +85,16 @@ export type ParsedWebhook = { statuses: StatusEvent[]; inbound: InboundEvent[]; 
 
 /**
  * Flattens a webhook body into status and inbound-message events; unreadable items, and items whose
- * time lies outside what may be stored, are counted, not fatal.
+ * time lies outside what may be stored (before `earliest`, the start of the workspace's retention
+ * period, too), are counted, not fatal.
  */
-export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.now()): ParsedWebhook {
+export function readWebhookEvents(
+  body: z.infer<typeof WebhookBody>,
+  now = Date.now(),
+  earliest = EARLIEST_EVENT_MS,
+): ParsedWebhook {
   const parsed: ParsedWebhook = { statuses: [], inbound: [], skipped: 0 };
+  const storable = (seconds: number) => isStorableTime(seconds * 1000, now) && seconds * 1000 >= earliest;
   for (const entry of body.entry) {
     for (const change of entry.changes) {
       if (change.field !== undefined && change.field !== "messages") continue;
@@ -100,7 +106,7 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.
       for (const raw of value.data.statuses ?? []) {
         const item = Status.safeParse(raw);
         const status = item.success ? STATUS_NAMES[item.data.status] : undefined;
-        if (!item.success || !status || !isStorableTime(item.data.timestamp * 1000, now)) {
+        if (!item.success || !status || !storable(item.data.timestamp)) {
           parsed.skipped++;
           continue;
         }
@@ -120,7 +126,7 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.
       }
       for (const raw of value.data.messages ?? []) {
         const item = Inbound.safeParse(raw);
-        if (!item.success || !isStorableTime(item.data.timestamp * 1000, now)) {
+        if (!item.success || !storable(item.data.timestamp)) {
           parsed.skipped++;
           continue;
         }

@@ -8,6 +8,7 @@ import { findWorkspace } from "./db/workspaces";
 import { enqueue } from "./events/enqueue";
 import { handleWake } from "./events/pipeline";
 import { retainedEvents } from "./events/retained";
+import { housekeepInTurns } from "./housekeeping/purge";
 import { readQueueMessage } from "./events/queue-message";
 import type { QueueMessage } from "./schemas/queue";
 
@@ -126,6 +127,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   const whatsapp: { message: Message; body: Body<"whatsapp"> }[] = [];
   const conversions: { message: Message; body: Body<"conversion"> }[] = [];
   const zones: { message: Message; body: Body<"retention-zones"> }[] = [];
+  const housekeeping: Message[] = [];
   const wakes: Message[] = [];
   const read = batch.messages.map((message) => ({ message, ...readQueueMessage(message.body) }));
   // Dead letters first: a message whose dead letters cannot be kept now is retried whole.
@@ -140,6 +142,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     else if (body.type === "whatsapp") whatsapp.push({ message, body });
     else if (body.type === "conversion") conversions.push({ message, body });
     else if (body.type === "outbox") wakes.push(message);
+    else if (body.type === "housekeeping") housekeeping.push(message);
     else zones.push({ message, body });
   }
   await settle(db, clicks, clickWriter(env));
@@ -153,6 +156,16 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     } catch (err) {
       console.warn(JSON.stringify({ event: "outbox_apply_failed", error: failure(err) }));
       for (const message of wakes) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+  }
+  // Each turn is repeatable and queues the next itself: one turn serves all its messages.
+  if (housekeeping.length > 0) {
+    try {
+      await housekeepInTurns(env);
+      for (const message of housekeeping) message.ack();
+    } catch (err) {
+      console.warn(JSON.stringify({ event: "housekeeping_failed", error: failure(err) }));
+      for (const message of housekeeping) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
   }
   // Filling a zone's copy is repeatable and has the daily cron as a backstop: it is only ever retried.

@@ -291,3 +291,14 @@ export async function pendingOutbox(d1: D1Database): Promise<Pending> {
   const row = await d1.prepare(PENDING_SQL).first<Pending>();
   return { pending: Number(row?.pending ?? 0), oldest: row?.oldest ?? null };
 }
+
+/** The last outbox entry recorded, and the last the rollups' consumer has applied. */
+export async function outboxProgress(d1: D1Database): Promise<{ recorded: number; applied: number }> {
+  const row = await d1
+    .prepare(
+      `SELECT (SELECT COALESCE(MAX(seq), 0) FROM outbox) AS recorded, seq AS applied
+       FROM pipeline_positions WHERE consumer = '${ROLLUP_CONSUMER}'`,
+    )
+    .first<{ recorded: number; applied: number }>();
+  return { recorded: Number(row?.recorded ?? 0), applied: Number(row?.applied ?? 0) };
+}

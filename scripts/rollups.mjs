@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ROLLUPS } from "../src/rollups/declarations.ts";
 import {
   addToRollupsSql,
+  appliedFactsIndexSql,
   appliedFactsTableSql,
   messageFactsColumns,
   messageFactsSelect,
@@ -100,6 +101,7 @@ if (args[0] === "--check") check();
 else if (args[0] === "--print-applied") {
   // The snapshot table, and the statement that fills it from the messages (for a migration that adds it).
   console.log(appliedFactsTableSql());
+  console.log(appliedFactsIndexSql());
   console.log(
     `INSERT INTO message_rollup_applied (workspace_id, message_id, ${messageFactsColumns()})\nSELECT m.workspace_id, m.id, ${messageFactsSelect} FROM messages m;`,
   );

@@ -8,6 +8,8 @@ import { fillRetentionZones } from "./db/retention-zones";
 import { findWorkspace } from "./db/workspaces";
 import { enqueue } from "./events/enqueue";
 import { handleWake } from "./events/pipeline";
+import { retainedEvents } from "./events/retained";
+import { housekeepInTurns } from "./housekeeping/purge";
 import { readQueueMessage } from "./events/queue-message";
 import type { QueueMessage } from "./schemas/queue";
 
@@ -94,7 +96,8 @@ const clickWriter = (env: Env): Writer<Body<"click">> => ({
 });
 
 const whatsappWriter = (env: Env): Writer<Body<"whatsapp">> => ({
-  write: (bodies) => writeWhatsAppEvents(env.DB, mergeEvents(bodies.map((b) => b.events))),
+  write: async (bodies) =>
+    writeWhatsAppEvents(env.DB, await retainedEvents(env, mergeEvents(bodies.map((b) => b.events)))),
   split: ({ events }) => {
     const alone = (part: Partial<WhatsAppEvents>) => ({
       type: "whatsapp" as const,
@@ -135,6 +138,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   const whatsapp: { message: Message; body: Body<"whatsapp"> }[] = [];
   const conversions: { message: Message; body: Body<"conversion"> }[] = [];
   const zones: { message: Message; body: Body<"retention-zones"> }[] = [];
+  const housekeeping: Message[] = [];
   const wakes: Message[] = [];
   const read = batch.messages.map((message) => ({ message, ...readQueueMessage(message.body) }));
   // Dead letters first: a message whose dead letters cannot be kept now is retried whole.
@@ -149,6 +153,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     else if (body.type === "whatsapp") whatsapp.push({ message, body });
     else if (body.type === "conversion") conversions.push({ message, body });
     else if (body.type === "outbox") wakes.push(message);
+    else if (body.type === "housekeeping") housekeeping.push(message);
     else zones.push({ message, body });
   }
   await dropErased(env, clicks, whatsapp);
@@ -163,6 +168,16 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     } catch (err) {
       console.warn(JSON.stringify({ event: "outbox_apply_failed", error: failure(err) }));
       for (const message of wakes) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+  }
+  // Each turn is repeatable and queues the next itself: one turn serves all its messages.
+  if (housekeeping.length > 0) {
+    try {
+      await housekeepInTurns(env);
+      for (const message of housekeeping) message.ack();
+    } catch (err) {
+      console.warn(JSON.stringify({ event: "housekeeping_failed", error: failure(err) }));
+      for (const message of housekeeping) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
   }
   // Filling a zone's copy is repeatable and has the daily cron as a backstop: it is only ever retried.

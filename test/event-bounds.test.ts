@@ -1,10 +1,14 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { runQueue } from "./failures";
 import { callJson, callWorker, createLink, expectErrorEnvelope } from "./helpers";
 import { createWhatsAppWorkspace, deliverWebhook, getMessage, statusBody, webhookBody } from "./whatsapp-helpers";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
+const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
+
+afterEach(() => vi.useRealTimers());
 
 async function count(table: string, workspaceId: string): Promise<number> {
   const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`)
@@ -60,17 +64,25 @@ describe("times in a webhook body", () => {
     expect(await count("inbound_messages", workspaceId)).toBe(0);
   });
 
-  it("takes the first of 2009 and one day after now, the edges of what may be stored", async () => {
+  it("takes the first moment of the workspace's retention period and one day after now, the edges of what may be stored", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(NOW);
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
-    const earliest = Date.UTC(2009, 0, 1);
-    const latest = Math.floor((Date.now() + DAY - 60_000) / 1000) * 1000;
+    // The default retentionDays (400) starts the period; 2009-01-01 lies before every workspace's.
+    const earliest = NOW - 400 * DAY;
+    const latest = NOW + DAY;
     const res = await deliverWebhook(
       workspaceId,
-      statusBody({ id: "wamid.first", status: "sent", at: earliest }, { id: "wamid.last", status: "sent", at: latest }),
+      statusBody(
+        { id: "wamid.first", status: "sent", at: earliest },
+        { id: "wamid.last", status: "sent", at: latest },
+        { id: "wamid.before", status: "sent", at: earliest - 1000 },
+      ),
     );
-    expect(res.body).toEqual({ statuses: 2, messages: 0, consents: 0, skipped: 0 });
-    expect((await getMessage(adminKey, "wamid.first")).body.sentAt).toBe("2009-01-01T00:00:00.000Z");
+    expect(res.body).toEqual({ statuses: 2, messages: 0, consents: 0, skipped: 1 });
+    expect((await getMessage(adminKey, "wamid.first")).body.sentAt).toBe(new Date(earliest).toISOString());
     expect((await getMessage(adminKey, "wamid.last")).body.sentAt).toBe(new Date(latest).toISOString());
+    expect((await getMessage(adminKey, "wamid.before")).status).toBe(404);
   });
 
   it("skips a status with an id, callback data or type longer than can be stored", async () => {
@@ -98,6 +110,7 @@ describe("times given to the API", () => {
     ["before 2009", "2008-12-31T23:59:59Z"],
     ["the year 0", "0000-01-01T00:00:00Z"],
     ["two days ahead", new Date(Date.now() + 2 * DAY).toISOString()],
+    ["before the workspace's retention period (400 days)", new Date(Date.now() - 401 * DAY).toISOString()],
     ["not a time", "yesterday"],
     ["epoch milliseconds", "1700000000000"],
   ];
@@ -130,14 +143,42 @@ describe("times given to the API", () => {
     expect(await count("conversions", workspaceId)).toBe(0);
   });
 
-  it("accepts a message sent at the first moment of 2009", async () => {
+  it("accepts a message sent at the first moment of the workspace's retention period", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(NOW);
     const { adminKey } = await createWhatsAppWorkspace();
+    const first = new Date(NOW - 400 * DAY).toISOString();
     const res = await callJson("/api/v1/messages", {
       key: adminKey,
-      body: { messages: [{ id: "wamid.2009", contact: "+14155550123", sentAt: "2009-01-01T00:00:00Z" }] },
+      body: { messages: [{ id: "wamid.first", contact: "+14155550123", sentAt: first }] },
     });
     expect(res).toMatchObject({ status: 200, body: { registered: 1 } });
-    expect((await getMessage(adminKey, "wamid.2009")).body.sentAt).toBe("2009-01-01T00:00:00.000Z");
+    expect((await getMessage(adminKey, "wamid.first")).body.sentAt).toBe(first);
+  });
+});
+
+describe("times of queued events", () => {
+  it("drops a queued status or reply that aged past its workspace's retention period before it was written", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace({ retentionDays: 30 });
+    const event = { workspaceId, contactHash: null, country: null, bizOpaque: null, errors: null, pricing: null };
+    const reply = { workspaceId, type: "text", contactHash: null, contextId: null };
+    const result = await runQueue([
+      {
+        type: "whatsapp",
+        events: {
+          statuses: [
+            { ...event, messageId: "wamid.aged", status: "sent", at: Date.now() - 31 * DAY },
+            { ...event, messageId: "wamid.kept", status: "sent", at: Date.now() - 29 * DAY },
+          ],
+          inbound: [{ ...reply, id: "wamid.in.aged", at: Date.now() - 31 * DAY }],
+          consents: [],
+        },
+      },
+    ]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect((await getMessage(adminKey, "wamid.aged")).status).toBe(404);
+    expect((await getMessage(adminKey, "wamid.kept")).status).toBe(200);
+    expect(await count("inbound_messages", workspaceId)).toBe(0);
   });
 });
 

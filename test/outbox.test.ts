@@ -157,10 +157,15 @@ describe("the outbox", () => {
     await env.DB.prepare("UPDATE outbox SET created_at = ? WHERE workspace_id = ? AND subject_id = 'wamid.old'")
       .bind(Date.now() - 15 * DAY, workspaceId)
       .run();
-    // Entries the rollups have not applied yet are kept, however old.
+    // Entries the rollups have not applied yet are kept, however old (the cron lets the consumer catch
+    // up first: here it cannot).
     const unapplied = await env.DB.prepare("SELECT MAX(seq) AS seq FROM outbox").first<number>("seq");
     await env.DB.prepare("UPDATE pipeline_positions SET seq = ?").bind(0).run();
+    await env.DB.exec(
+      "CREATE TRIGGER stall_rollups BEFORE INSERT ON pipeline_entries BEGIN SELECT RAISE(ABORT, 'stalled'); END;",
+    );
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 3 * * *" }), env);
+    await env.DB.exec("DROP TRIGGER stall_rollups;");
     const kept = await env.DB.prepare(
       "SELECT COUNT(*) AS n FROM outbox WHERE workspace_id = ? AND subject_id = 'wamid.old'",
     )

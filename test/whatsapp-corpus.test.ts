@@ -447,6 +447,10 @@ async function hashViaApi(adminKey: string, contact: string): Promise<string> {
   return row!;
 }
 
+// The bodies carry the times they were captured at (2025 and earlier): the workspaces keep ten years, so
+// that none lies before their retention period.
+const KEEPS_TEN_YEARS = { retentionDays: 3650 };
+
 describe("the webhook corpus", () => {
   it("has an expectation for every body in the corpus, and no expectation without a body", () => {
     expect(Object.keys(corpus).sort()).toEqual(Object.keys(expectations).sort());
@@ -454,7 +458,7 @@ describe("the webhook corpus", () => {
   });
 
   it.each(statusCases)("records %s as the message state it describes", async (file, expected) => {
-    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     const res = await deliverWebhook(workspaceId, corpus[file]);
     expect(res).toMatchObject({ status: 200, body: { statuses: 1, messages: 0, consents: 0, skipped: 0 } });
 
@@ -467,7 +471,7 @@ describe("the webhook corpus", () => {
   });
 
   it.each(inboundCases)("stores %s as an inbound message with its type and reply context", async (file, expected) => {
-    const { workspaceId } = await createWhatsAppWorkspace();
+    const { workspaceId } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     const res = await deliverWebhook(workspaceId, corpus[file]);
     expect(res).toMatchObject({ status: 200, body: { statuses: 0, messages: 1, consents: 0, skipped: 0 } });
 
@@ -483,7 +487,7 @@ describe("the webhook corpus", () => {
   });
 
   it("accepts every corpus body a second time without changing what it recorded", async () => {
-    const { workspaceId } = await createWhatsAppWorkspace();
+    const { workspaceId } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     for (const file of Object.keys(expectations)) await deliverWebhook(workspaceId, corpus[file]);
     const snapshot = async () => ({
       messages: (
@@ -506,7 +510,7 @@ describe("the webhook corpus", () => {
   });
 
   it("combines the Java SDK's sent, delivered and read statuses of one message into read with nothing inferred", async () => {
-    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     for (const name of ["sent_cbp_business_initiated", "delivered_cbp_business_initiated", "read_no_pricing"]) {
       await deliverWebhook(workspaceId, corpus[`whatsapp_business_java_api/status_${name}.json`]);
     }
@@ -524,7 +528,7 @@ describe("the webhook corpus", () => {
 
   it("keeps the earliest time of each step when pywa's statuses of one message disagree about their order", async () => {
     // pywa's fixtures date read/played/failed (2023-07-15) before sent/delivered (2023-10-25).
-    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     for (const name of ["sent_cbp_service", "delivered_cbp_service", "read_cbp_service", "played", "failed_130472"]) {
       await deliverWebhook(workspaceId, corpus[`pywa/status_${name}.json`]);
     }
@@ -544,7 +548,7 @@ describe("the webhook corpus", () => {
   });
 
   it("keeps biz_opaque_callback_data that names no link without joining the message to anything", async () => {
-    const { workspaceId } = await createWhatsAppWorkspace();
+    const { workspaceId } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     await deliverWebhook(workspaceId, corpus["pywa/status_sent_with_biz_opaque_callback_data.json"]);
     expect(await storedMessage(workspaceId, "wamid.xyzxyz")).toEqual({
       contact_hash: await hashContact(env.PII_PEPPER, "+972987654321"),
@@ -555,7 +559,7 @@ describe("the webhook corpus", () => {
 
 describe("contacts known only by their business-scoped user id", () => {
   it("accepts a status sent to a BSUID with an empty recipient_id and files it under the BSUID's contact", async () => {
-    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     const res = await deliverWebhook(
       workspaceId,
       corpus["meta_docs/status_delivered_pmp_to_bsuid_empty_recipient_id.json"],
@@ -566,7 +570,7 @@ describe("contacts known only by their business-scoped user id", () => {
   });
 
   it("accepts an inbound message with an empty from and files it under the sender's BSUID", async () => {
-    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     const res = await deliverWebhook(workspaceId, corpus["meta_docs/inbound_text_username_user_empty_from.json"]);
     expect(res.body).toEqual({ statuses: 0, messages: 1, consents: 0, skipped: 0 });
     const stored = await storedInbound(workspaceId, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
@@ -574,7 +578,7 @@ describe("contacts known only by their business-scoped user id", () => {
   });
 
   it("identifies a contact sending both a phone number and a US.… BSUID by the phone number", async () => {
-    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     await deliverWebhook(workspaceId, corpus["pywa/inbound_button_quick_reply_without_context.json"]);
     const stored = await storedInbound(workspaceId, "wamid.xsidjx");
     expect(stored?.contact_hash).toBe(await hashViaApi(adminKey, "+972987654321"));
@@ -582,14 +586,14 @@ describe("contacts known only by their business-scoped user id", () => {
   });
 
   it("hashes a webhook phone number the same as the API hashes that number in any format", async () => {
-    const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     await deliverWebhook(workspaceId, corpus["meta_docs/status_sent_pmp_marketing.json"]);
     const stored = await storedMessage(workspaceId, META_WAMID);
     expect(stored?.contact_hash).toBe(await hashViaApi(adminKey, "+1 (650) 555-1234"));
   });
 
   it("gives the same contact to a status and a reply that name the same BSUID in two deliveries", async () => {
-    const { workspaceId } = await createWhatsAppWorkspace();
+    const { workspaceId } = await createWhatsAppWorkspace(KEEPS_TEN_YEARS);
     const bsuid = "user.a1b2c3d4e5f6";
     const status = {
       object: "whatsapp_business_account",
@@ -671,7 +675,7 @@ async function postBytes(workspaceId: string, bytes: Uint8Array, signature: stri
 }
 
 async function workspaceWithAppSecret(appSecret: string) {
-  const { workspace, adminKey } = await createWorkspace();
+  const { workspace, adminKey } = await createWorkspace(KEEPS_TEN_YEARS);
   const res = await callJson("/api/v1/workspace", {
     method: "PATCH",
     key: adminKey,

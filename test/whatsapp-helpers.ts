@@ -3,8 +3,11 @@ import { callJson, callWorker, createWorkspace } from "./helpers";
 export const APP_SECRET = "test-app-secret";
 export const VERIFY_TOKEN = "test-verify-token";
 
-export async function createWhatsAppWorkspace() {
-  const created = await createWorkspace({ whatsapp: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN } });
+export async function createWhatsAppWorkspace(settings: Record<string, unknown> = {}) {
+  const created = await createWorkspace({
+    ...settings,
+    whatsapp: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN },
+  });
   return { ...created, workspaceId: created.workspace.id as string };
 }
 

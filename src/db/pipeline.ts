@@ -17,7 +17,7 @@ import { addToRollupsSql, messageFactsColumns, messageFactsSelect } from "./roll
  *    message_rollup_applied) and the facts now; for inbound messages, the same with the stored row;
  *    clicks, conversions and contact events are added once, from their own entries;
  * 5. retention: first messages and clicks, and returns, through the retention views (migrations/0008);
- *    and the quarter hours in which contacts were sent marketing messages (migrations/0018);
+ *    and the quarter hours in which contacts were sent marketing messages (migrations/0019);
  * 6. the position moves past the slice.
  *
  * The position moves in the same transaction as the work, so each entry is applied once, or not at
@@ -317,4 +317,15 @@ export async function applyOutboxSlice(d1: D1Database, limit: number, now = Date
 export async function pendingOutbox(d1: D1Database): Promise<Pending> {
   const row = await d1.prepare(PENDING_SQL).first<Pending>();
   return { pending: Number(row?.pending ?? 0), oldest: row?.oldest ?? null };
+}
+
+/** The last outbox entry recorded, and the last the rollups' consumer has applied. */
+export async function outboxProgress(d1: D1Database): Promise<{ recorded: number; applied: number }> {
+  const row = await d1
+    .prepare(
+      `SELECT (SELECT COALESCE(MAX(seq), 0) FROM outbox) AS recorded, seq AS applied
+       FROM pipeline_positions WHERE consumer = '${ROLLUP_CONSUMER}'`,
+    )
+    .first<{ recorded: number; applied: number }>();
+  return { recorded: Number(row?.recorded ?? 0), applied: Number(row?.applied ?? 0) };
 }

@@ -39,6 +39,22 @@ export function appliedFactsTableSql(): string {
   ].join("\n");
 }
 
+/**
+ * When a message has aged past a workspace's retention, as last applied: the earliest of its place in
+ * reports (which includes its first click) and of the first conversion and reply it gathered. Every raw
+ * click, conversion and reply a message gathers is at least this old, so a purge that deletes messages
+ * first never leaves a message whose facts would be computed again from rows already deleted.
+ */
+export function appliedExpiryAt(alias?: string): string {
+  const column = (name: string) => (alias ? `${alias}.${name}` : name);
+  return `MIN(${["report_at", "converted_at", "replied_at"].map((c) => `COALESCE(${column(c)}, 9e15)`).join(", ")})`;
+}
+
+/** The index the daily purge chooses messages by; kept by the consumer, off the write path of statuses. */
+export function appliedFactsIndexSql(): string {
+  return `CREATE INDEX \`message_rollup_applied_expiry\` ON \`message_rollup_applied\` (\`workspace_id\`, ${appliedExpiryAt()});`;
+}
+
 /** The facts of the message `m`, in MESSAGE_FACTS order. */
 export const messageFactsSelect = MESSAGE_FACTS.map((f) => `${f.expr} AS ${f.name}`).join(", ");
 export const messageFactsColumns = (alias?: string) =>

@@ -247,6 +247,8 @@ export const inboundMessages = sqliteTable(
     primaryKey({ columns: [t.workspaceId, t.id] }),
     index("inbound_context").on(t.workspaceId, t.contextId),
     index("inbound_contact_time").on(t.workspaceId, t.contactHash, t.occurredAt),
+    // The daily purge deletes by workspace and time; entries are appended in time order, so cheap to keep.
+    index("inbound_workspace_time").on(t.workspaceId, t.occurredAt),
   ],
 );
 export type InboundMessageRow = typeof inboundMessages.$inferSelect;
@@ -313,8 +315,9 @@ export const contactEvents = sqliteTable(
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
   },
+  // By workspace and time, for the daily purge (reports read the rollups, never this table); by contact, for erasure.
   (t) => [
-    index("contact_events_workspace_time").on(t.workspaceId, t.type, t.occurredAt),
+    index("contact_events_workspace_time").on(t.workspaceId, t.occurredAt),
     index("contact_events_contact").on(t.workspaceId, t.contactHash),
   ],
 );
@@ -477,3 +480,31 @@ export const pipelinePositions = sqliteTable("pipeline_positions", {
   seq: integer("seq").notNull(),
   appliedAt: integer("applied_at").notNull(),
 });
+
+/**
+ * The salt of each UTC day's visitor hashes: random, created on the day's first use, stored only
+ * sealed with DATA_KEY, and deleted by the daily cron once older than two days, after which that
+ * day's visitor hashes can no longer be computed again from an address and a user agent.
+ */
+export const visitorSalts = sqliteTable("visitor_salts", {
+  // YYYY-MM-DD (UTC).
+  day: text("day").primaryKey(),
+  sealed: text("sealed").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * What one chunk of the daily purge deletes of messages: the applied facts it was chosen by, so that
+ * the message, its facts and its place among its contact's messages go in the same transaction. Empty
+ * outside it.
+ */
+export const purgeMessages = sqliteTable(
+  "purge_messages",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    messageId: text("message_id").notNull(),
+    contactHash: text("contact_hash"),
+    reportAt: integer("report_at"),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.messageId] })],
+);

@@ -23,7 +23,7 @@ export async function sha256Hex(value: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
 }
 
-// Keys are imported once per secret: the pepper, each day's visitor salt, each workspace's app secret.
+// Keys are imported once per secret: the pepper, each workspace's app secret.
 // The cache forgets everything when it is full, which only costs the next imports.
 const MAX_HMAC_KEYS = 1_000;
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
@@ -44,6 +44,23 @@ function importHmacKey(secret: string): Promise<CryptoKey> {
 export async function hmacSha256Hex(secret: string, message: string | ArrayBuffer): Promise<string> {
   const data = typeof message === "string" ? encoder.encode(message) : message;
   return toHex(await crypto.subtle.sign("HMAC", await importHmacKey(secret), data));
+}
+
+/**
+ * An HMAC-SHA256 key of `secret` that is not cached here, for a secret that must be forgotten with its
+ * holder (a day's visitor salt); it cannot be exported.
+ */
+export function importHmacSecret(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+export async function hmacSha256HexWithKey(key: CryptoKey, message: string): Promise<string> {
+  return toHex(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+}
+
+/** `bytes` random bytes, base64-encoded. */
+export function randomSecret(bytes: number): string {
+  return toBase64(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /** Whether `signature` is HMAC-SHA256(secret, data); `crypto.subtle.verify` compares in constant time. */

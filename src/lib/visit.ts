@@ -1,4 +1,4 @@
-import { hmacSha256Hex } from "./crypto";
+import { hmacSha256HexWithKey } from "./crypto";
 import { groupsOf } from "./destination";
 import { classifyUserAgent, describeUserAgent, type UserAgentDetails } from "./user-agent";
 
@@ -30,28 +30,35 @@ function referrerHost(referrer: string | null): string | null {
   }
 }
 
+/** The UTC day whose salt hashes the visitors of a visit at `at` (YYYY-MM-DD). */
+export function visitorSaltDay(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
 /**
- * Visitors are told apart by HMAC(ip + user agent) under a salt derived from PII_PEPPER and the UTC
- * day, so a visitor cannot be followed across days and the IP is never stored.
+ * Visitors are told apart by HMAC(ip + user agent) under their UTC day's salt: a random key that is
+ * deleted two days later (src/visitors/salt.ts), so a visitor cannot be followed across days, the IP
+ * is never stored, and an old hash can no longer be computed again from an address.
  */
-export async function visitorHash(pepper: string, ip: string, userAgent: string, at: number): Promise<string> {
-  const day = new Date(at).toISOString().slice(0, 10);
-  const salt = await hmacSha256Hex(pepper, `visitor-salt:${day}`);
-  return hmacSha256Hex(salt, `${ip}\n${userAgent}`);
+export async function visitorHash(salt: CryptoKey, ip: string, userAgent: string): Promise<string> {
+  return hmacSha256HexWithKey(salt, `${ip}\n${userAgent}`);
 }
 
 export type VisitorDetails = UserAgentDetails & {
-  visitorHash: string;
+  visitorHash: string | null;
   referrerHost: string | null;
   userAgent: string | null;
 };
 
-/** What is kept of the visitor of a visit at `at`: a daily hash instead of the IP, the referrer's host only. */
-export async function describeVisitor(pepper: string, request: VisitRequest, at: number): Promise<VisitorDetails> {
+/**
+ * What is kept of the visitor of a visit: a hash under the visit's daily salt instead of the IP (none
+ * when the salt could not be had), the referrer's host only.
+ */
+export async function describeVisitor(salt: CryptoKey | null, request: VisitRequest): Promise<VisitorDetails> {
   const { userAgent } = request;
   return {
     ...describeUserAgent(userAgent),
-    visitorHash: await visitorHash(pepper, request.ip, userAgent ?? "", at),
+    visitorHash: salt ? await visitorHash(salt, request.ip, userAgent ?? "") : null,
     referrerHost: referrerHost(request.referrer),
     userAgent: userAgent ? userAgent.slice(0, 512) : null,
   };

@@ -3,6 +3,7 @@ import { ApiError, errorBody } from "../errors";
 import { hmacSha256Hex } from "../lib/crypto";
 import { addressBlock, visitorHash } from "../lib/visit";
 import type { AppEnv } from "../types";
+import { visitorSaltOrNull } from "../visitors/salt";
 
 // The binding does not say when a window ends; its period is 10 or 60 seconds, so a minute always is enough.
 export const RETRY_AFTER_SECONDS = 60;
@@ -43,12 +44,14 @@ async function clientKey(pepper: string, headers: Headers): Promise<string | nul
 
 /**
  * The key of a visitor's rate limits in a workspace: the daily visitor hash that clicks are told apart by,
- * or null without a client address.
+ * or null without a client address (or without the day's salt, as when the limiter itself fails).
  */
-export async function visitorKey(pepper: string, headers: Headers, workspaceId: string): Promise<string | null> {
+export async function visitorKey(env: Env, headers: Headers, workspaceId: string): Promise<string | null> {
   const address = clientAddress(headers);
   if (!address) return null;
-  return `${workspaceId}:${await visitorHash(pepper, address, headers.get("user-agent") ?? "", Date.now())}`;
+  const salt = await visitorSaltOrNull(env, Date.now());
+  if (!salt) return null;
+  return `${workspaceId}:${await visitorHash(salt, address, headers.get("user-agent") ?? "")}`;
 }
 
 /**

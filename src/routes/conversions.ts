@@ -4,10 +4,11 @@ import { findCampaignIds } from "../db/campaign-ids";
 import { insertContactEvents } from "../db/contact-events";
 import { ApiError } from "../errors";
 import { hashContact } from "../lib/contact";
+import { earliestRetainedTime } from "../lib/event-bounds";
 import { newId } from "../lib/ids";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
-import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse, retentionIssues } from "../schemas/common";
 import { readContact, readContacts } from "../schemas/contact";
 import { ContactEventsBody, ContactEventsResult, ConversionBody, ConversionResult } from "../schemas/conversions";
 
@@ -31,6 +32,11 @@ conversionRoutes.openapi(
     const body = c.req.valid("json");
     const { workspace } = c.var.auth;
     const contact = readContact(workspace.settings.defaultCountry, body.contact, ["contact"]);
+    const earliest = earliestRetainedTime(Date.now(), workspace.settings.retentionDays);
+    const issues = retentionIssues(body.occurredAt, earliest, ["occurredAt"]);
+    if (issues.length > 0) {
+      throw new ApiError("invalid_request", "The conversion was not recorded; see issues.", issues);
+    }
     const result = await recordConversion(c.env, c.var.db, workspace, { ...body, contact }, "api");
     return c.json(result, 201);
   },
@@ -53,17 +59,19 @@ conversionRoutes.openapi(
       events.map((e) => e.contact),
       (i) => ["events", i, "contact"],
     );
+    const now = Date.now();
+    const earliest = earliestRetainedTime(now, workspace.settings.retentionDays);
+    const issues = events.flatMap((e, i) => retentionIssues(e.occurredAt, earliest, ["events", i, "occurredAt"]));
     const campaignIds = [...new Set(events.map((e) => e.campaignId).filter((id): id is string => !!id))];
     if (campaignIds.length > 0) {
       const known = await findCampaignIds(c.env.DB, workspace.id, campaignIds);
-      const issues = events.flatMap((e, i) =>
-        e.campaignId && !known.has(e.campaignId)
-          ? [{ path: ["events", i, "campaignId"], message: "No such campaign in this workspace" }]
-          : [],
-      );
-      if (issues.length > 0) throw new ApiError("invalid_request", "No event was recorded; see issues.", issues);
+      events.forEach((e, i) => {
+        if (e.campaignId && !known.has(e.campaignId)) {
+          issues.push({ path: ["events", i, "campaignId"], message: "No such campaign in this workspace" });
+        }
+      });
     }
-    const now = Date.now();
+    if (issues.length > 0) throw new ApiError("invalid_request", "No event was recorded; see issues.", issues);
     const rows = await Promise.all(
       events.map(async (e, i) => ({
         id: newId("evt"),

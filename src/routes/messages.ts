@@ -11,9 +11,10 @@ import {
 } from "../db/messages";
 import { ApiError, type ErrorIssue } from "../errors";
 import { contactCountry, hashContact } from "../lib/contact";
+import { earliestRetainedTime } from "../lib/event-bounds";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
-import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse, retentionIssues, toIso } from "../schemas/common";
 import { readContacts } from "../schemas/contact";
 import {
   IngestResult,
@@ -42,7 +43,9 @@ messageRoutes.openapi(
     responses: { 200: jsonResponse(IngestResult, "Stored"), ...errorResponses(400, 401, 403, 413, 415) },
   }),
   async (c) => {
-    const parsed = readWebhookEvents(c.req.valid("json"));
+    const now = Date.now();
+    const earliest = earliestRetainedTime(now, c.var.auth.workspace.settings.retentionDays);
+    const parsed = readWebhookEvents(c.req.valid("json"), now, earliest);
     await storeWhatsAppEvents(c.env, await toStoredEvents(c.env.PII_PEPPER, c.var.auth.workspace.id, parsed));
     return c.json(ingestCounts(parsed), 200);
   },
@@ -81,7 +84,10 @@ messageRoutes.openapi(
       m.campaignId ?? (m.linkCode ? links.get(m.linkCode)?.campaignId : null) ?? null;
     const campaigns = await findCampaignVariants(c.env.DB, workspaceId, distinct(messages.map(campaignOf)));
 
-    const issues: ErrorIssue[] = [];
+    const earliest = earliestRetainedTime(Date.now(), c.var.auth.workspace.settings.retentionDays);
+    const issues: ErrorIssue[] = messages.flatMap((m, i) =>
+      retentionIssues(m.sentAt, earliest, ["messages", i, "sentAt"]),
+    );
     const rows: MessageRegistration[] = await Promise.all(
       messages.map(async (m, i) => {
         const link = m.linkCode ? links.get(m.linkCode) : undefined;

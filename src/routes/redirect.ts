@@ -9,6 +9,7 @@ import { newClickId } from "../lib/ids";
 import { classifyVisit, describeVisitor, type VisitKind, type VisitRequest } from "../lib/visit";
 import { recordClick } from "../events/write";
 import type { AppEnv } from "../types";
+import { visitorSaltOrNull } from "../visitors/salt";
 
 export const redirectRoutes = new Hono<AppEnv>();
 
@@ -40,7 +41,7 @@ type Visit = { id: string; kind: VisitKind; at: number; request: VisitRequest; c
 
 /** The click as recorded: the link's campaign and contact, what is kept of the visitor, the dedup window. */
 async function buildClickRecord(
-  pepper: string,
+  env: Env,
   target: RedirectTarget,
   dedupSeconds: number,
   visit: Visit,
@@ -57,7 +58,7 @@ async function buildClickRecord(
     dedupSeconds,
     occurredAt: visit.at,
     country: visit.country,
-    ...(await describeVisitor(pepper, visit.request, visit.at)),
+    ...(await describeVisitor(await visitorSaltOrNull(env, visit.at), visit.request)),
   };
 }
 
@@ -89,7 +90,7 @@ redirectRoutes.get("/:code{[A-Za-z0-9_-]{4,64}}", async (c) => {
   if (c.req.method === "GET") {
     const country = (c.req.raw.cf?.country as string | undefined) ?? null;
     c.executionCtx.waitUntil(
-      buildClickRecord(c.env.PII_PEPPER, target, clickDedupSeconds, { id: clickId, kind, at, request, country })
+      buildClickRecord(c.env, target, clickDedupSeconds, { id: clickId, kind, at, request, country })
         .then((click) => recordClick(c.env, click))
         .catch((err) => console.error(JSON.stringify({ event: "visit_not_recorded", code, error: String(err) }))),
     );

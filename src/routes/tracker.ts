@@ -76,7 +76,7 @@ trackerRoutes.post("/collect", async (c) => {
   const { workspace, cors } = await beaconWorkspace(c);
   // Errors for an allowed page carry the CORS headers too, so the site's console shows why.
   const refuse = (code: ErrorCode, message: string, issues?: ErrorIssue[]) => new ApiError(code, message, issues, cors);
-  const visitor = await visitorKey(c.env.PII_PEPPER, c.req.raw.headers, workspace.id);
+  const visitor = await visitorKey(c.env, c.req.raw.headers, workspace.id);
   if (visitor && !(await withinLimit(c.env.BEACON_LIMITER, visitor))) {
     throw rateLimited("Too many beacons from this visitor; try again after Retry-After seconds.", cors);
   }
@@ -106,7 +106,7 @@ trackerRoutes.get("/p.gif", async (c) => {
     const { k, cid, e, v, c: currency, o } = query.data;
     const body = BeaconBody.safeParse({ clickId: cid, event: e, value: v, currency, orderId: o });
     const workspace = body.success ? await readWorkspaceSettingsByPublishableKey(c.env.DB, k) : null;
-    const visitor = workspace ? await visitorKey(c.env.PII_PEPPER, c.req.raw.headers, workspace.id) : null;
+    const visitor = workspace ? await visitorKey(c.env, c.req.raw.headers, workspace.id) : null;
     const limited = visitor !== null && !(await withinLimit(c.env.PIXEL_LIMITER, visitor));
     if (body.success && workspace && !limited) {
       c.executionCtx.waitUntil(

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { ApiError } from "../errors";
+import { readWorkspaceSettings } from "../db/workspace-settings";
 import { secretsEqual } from "../lib/crypto";
+import { earliestRetainedTime } from "../lib/event-bounds";
 import type { AppEnv } from "../types";
 import { storeWhatsAppEvents } from "../events/write";
 import { toStoredEvents } from "../whatsapp/ingest";
@@ -54,7 +56,7 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ar
   return body.buffer;
 }
 
-export function parseWebhookJson(bytes: ArrayBuffer) {
+export function parseWebhookJson(bytes: ArrayBuffer, now: number, earliest: number) {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
@@ -63,7 +65,7 @@ export function parseWebhookJson(bytes: ArrayBuffer) {
   }
   const body = WebhookBody.safeParse(json);
   if (!body.success) throw new ApiError("invalid_request", "Not a WhatsApp webhook body (object, entry[].changes[]).");
-  return readWebhookEvents(body.data);
+  return readWebhookEvents(body.data, now, earliest);
 }
 
 // Meta's deliveries: signed with the app secret, acknowledged once the events are durably stored.
@@ -71,14 +73,16 @@ webhookRoutes.post("/whatsapp/:workspaceId", async (c) => {
   const workspaceId = c.req.param("workspaceId");
   const bytes = await readBodyBytes(c.req.raw, MAX_WEBHOOK_BYTES);
   const secrets = await findWebhookSecrets(c.env, workspaceId);
-  if (!secrets) throw new ApiError("not_found", "No such workspace.");
+  const workspace = await readWorkspaceSettings(c.env.DB, workspaceId);
+  if (!secrets || !workspace) throw new ApiError("not_found", "No such workspace.");
   if (
     !secrets.appSecret ||
     !(await verifyHubSignature(secrets.appSecret, bytes, c.req.header("x-hub-signature-256")))
   ) {
     throw new ApiError("unauthorized", "Missing or invalid X-Hub-Signature-256.");
   }
-  const parsed = parseWebhookJson(bytes);
+  const now = Date.now();
+  const parsed = parseWebhookJson(bytes, now, earliestRetainedTime(now, workspace.settings.retentionDays));
   await storeWhatsAppEvents(c.env, await toStoredEvents(c.env.PII_PEPPER, workspaceId, parsed));
   return c.json(ingestCounts(parsed), 200);
 });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError, errorStatus, type ErrorCode } from "../errors";
+import { ApiError, errorStatus, type ErrorCode, type ErrorIssue } from "../errors";
 import { EARLIEST_EVENT_MS, isBoundedJson, isStorableTime, MAX_AHEAD_MS } from "../lib/event-bounds";
 
 export const ErrorSchema = z
@@ -81,7 +81,8 @@ export const isoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "
 
 /**
  * When an event happened, as epoch milliseconds: every stored time lies between 2009-01-01 and
- * `maxAheadMs` after the request arrives (one day unless a stricter bound suits the event).
+ * `maxAheadMs` after the request arrives (one day unless a stricter bound suits the event). The route
+ * also refuses a time before the workspace's retention period (see retentionIssues).
  */
 export function eventTime(maxAheadMs = MAX_AHEAD_MS) {
   const latest = maxAheadMs === MAX_AHEAD_MS ? "one day from now" : "now";
@@ -90,7 +91,21 @@ export function eventTime(maxAheadMs = MAX_AHEAD_MS) {
     .refine((ms) => isStorableTime(ms, Date.now(), maxAheadMs), {
       message: `Must lie between ${new Date(EARLIEST_EVENT_MS).toISOString().slice(0, 10)} and ${latest}`,
     })
-    .openapi({ type: "string", format: "date-time" });
+    .openapi({
+      type: "string",
+      format: "date-time",
+      description: "Not before the workspace's retention period: `settings.retentionDays` before the request",
+    });
+}
+
+/**
+ * The issue of an event time before `earliest`, the start of the workspace's retention period (see
+ * earliestRetainedTime), if it is.
+ */
+export function retentionIssues(ms: number | undefined, earliest: number, path: (string | number)[]): ErrorIssue[] {
+  if (ms === undefined || ms >= earliest) return [];
+  const start = new Date(earliest).toISOString();
+  return [{ path, message: `Must not lie before ${start}, the start of the workspace's retention period` }];
 }
 
 /** JSON that is stored as it came (a status's errors or pricing): shallow and small enough for SQLite. */

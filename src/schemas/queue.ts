@@ -95,6 +95,8 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("retention-zones"), workspaceId: text(64).optional() }),
   // The outbox has entries to apply (see src/events/pipeline.ts).
   z.object({ type: z.literal("outbox") }),
+  // The daily housekeeping has work left that one turn could not do (see src/housekeeping/purge.ts).
+  z.object({ type: z.literal("housekeeping") }),
 ]);
 
 /** What travels through the events queue: work that must not be lost when D1 is unavailable. */

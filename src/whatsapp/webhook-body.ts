@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isStorableTime } from "../lib/event-bounds";
+import { EARLIEST_EVENT_MS, isStorableTime } from "../lib/event-bounds";
 import { boundedJson } from "../schemas/common";
 
 // Meta's webhook body, read leniently: fields we do not use pass through unchecked, and a change we
@@ -131,10 +131,16 @@ export type ParsedWebhook = {
 /**
  * Flattens a webhook body into status, inbound-message and consent events (a marketing "stop" or
  * "resume", or a message that failed because the user stopped marketing messages); unreadable items,
- * and items whose time lies outside what may be stored, are counted, not fatal.
+ * and items whose time lies outside what may be stored (before `earliest`, the start of the
+ * workspace's retention period, too), are counted, not fatal.
  */
-export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.now()): ParsedWebhook {
+export function readWebhookEvents(
+  body: z.infer<typeof WebhookBody>,
+  now = Date.now(),
+  earliest = EARLIEST_EVENT_MS,
+): ParsedWebhook {
   const parsed: ParsedWebhook = { statuses: [], inbound: [], consents: [], skipped: 0 };
+  const storable = (seconds: number) => isStorableTime(seconds * 1000, now) && seconds * 1000 >= earliest;
   for (const entry of body.entry) {
     for (const change of entry.changes) {
       if (change.field !== undefined && !FIELDS.has(change.field)) continue;
@@ -146,7 +152,7 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.
       for (const raw of value.data.statuses ?? []) {
         const item = Status.safeParse(raw);
         const status = item.success ? STATUS_NAMES[item.data.status] : undefined;
-        if (!item.success || !status || !isStorableTime(item.data.timestamp * 1000, now)) {
+        if (!item.success || !status || !storable(item.data.timestamp)) {
           parsed.skipped++;
           continue;
         }
@@ -170,7 +176,7 @@ export function readWebhookEvents(body: z.infer<typeof WebhookBody>, now = Date.
       }
       for (const raw of value.data.messages ?? []) {
         const item = Inbound.safeParse(raw);
-        if (!item.success || !isStorableTime(item.data.timestamp * 1000, now)) {
+        if (!item.success || !storable(item.data.timestamp)) {
           parsed.skipped++;
           continue;
         }

@@ -32,7 +32,7 @@ export const RETENTION_CHAIN: QuarterChain = {
   count: "returns",
 };
 
-/** Contacts' marketing messages, by the time reports place them (migrations/0018). */
+/** Contacts' marketing messages, by the time reports place them (migrations/0019). */
 export const MARKETING_CHAIN: QuarterChain = {
   quarters: "marketing_quarters",
   byTime: "marketing_quarters_time",

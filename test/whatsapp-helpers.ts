@@ -1,4 +1,5 @@
 import { callJson, callWorker, createWorkspace } from "./helpers";
+import { metaEnvelope } from "./meta-envelope";
 
 export const APP_SECRET = "test-app-secret";
 export const VERIFY_TOKEN = "test-verify-token";
@@ -46,64 +47,37 @@ type StatusInit = {
 };
 
 export function statusBody(...statuses: StatusInit[]) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [
-      {
-        id: "102290129340398",
-        changes: [
-          {
-            field: "messages",
-            value: {
-              messaging_product: "whatsapp",
-              metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-              statuses: statuses.map((s) => ({
-                id: s.id,
-                status: s.status,
-                timestamp: String(Math.floor(s.at / 1000)),
-                recipient_id: s.recipient ?? "16505551234",
-                ...(s.recipientUserId ? { recipient_user_id: s.recipientUserId } : {}),
-                ...(s.biz ? { biz_opaque_callback_data: s.biz } : {}),
-                ...(s.errors ? { errors: s.errors } : {}),
-                ...(s.pricing ? { pricing: s.pricing } : {}),
-              })),
-            },
-          },
-        ],
-      },
-    ],
-  };
+  return metaEnvelope({
+    statuses: statuses.map((s) => ({
+      id: s.id,
+      status: s.status,
+      timestamp: String(Math.floor(s.at / 1000)),
+      recipient_id: s.recipient ?? "16505551234",
+      ...(s.recipientUserId ? { recipient_user_id: s.recipientUserId } : {}),
+      ...(s.biz ? { biz_opaque_callback_data: s.biz } : {}),
+      ...(s.errors ? { errors: s.errors } : {}),
+      ...(s.pricing ? { pricing: s.pricing } : {}),
+    })),
+  });
 }
 
 type PreferenceInit = { value: "stop" | "resume"; at: number; waId?: string; userId?: string; category?: string };
 
 /** A `user_preferences` change, as Meta sends it when users stop or resume marketing messages. */
 export function preferencesBody(...preferences: PreferenceInit[]) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [
-      {
-        id: "102290129340398",
-        changes: [
-          {
-            field: "user_preferences",
-            value: {
-              messaging_product: "whatsapp",
-              metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-              user_preferences: preferences.map((p) => ({
-                ...(p.userId ? {} : { wa_id: p.waId ?? "16505551234" }),
-                ...(p.userId ? { user_id: p.userId } : {}),
-                detail: `User requested to ${p.value} marketing messages`,
-                category: p.category ?? "marketing_messages",
-                value: p.value,
-                timestamp: Math.floor(p.at / 1000),
-              })),
-            },
-          },
-        ],
-      },
-    ],
-  };
+  return metaEnvelope(
+    {
+      user_preferences: preferences.map((p) => ({
+        ...(p.userId ? {} : { wa_id: p.waId ?? "16505551234" }),
+        ...(p.userId ? { user_id: p.userId } : {}),
+        detail: `User requested to ${p.value} marketing messages`,
+        category: p.category ?? "marketing_messages",
+        value: p.value,
+        timestamp: Math.floor(p.at / 1000),
+      })),
+    },
+    "user_preferences",
+  );
 }
 
 /** A status's error 131050 (the user stopped marketing messages), written for tests: only the code is read. */

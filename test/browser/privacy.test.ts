@@ -23,6 +23,7 @@ import {
   type Needle,
   type Source,
 } from "./leak-scan";
+import { metaEnvelope } from "../meta-envelope";
 import { WranglerService } from "./service";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -349,24 +350,7 @@ async function runScenario(service: WranglerService): Promise<Values> {
     ...recipient,
   });
   const deliver = (value: Record<string, unknown>, secret = appSecret, expected = 200) => {
-    const body = JSON.stringify({
-      object: "whatsapp_business_account",
-      entry: [
-        {
-          id: "102290129340398",
-          changes: [
-            {
-              field: "messages",
-              value: {
-                messaging_product: "whatsapp",
-                metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-                ...value,
-              },
-            },
-          ],
-        },
-      ],
-    });
+    const body = JSON.stringify(metaEnvelope(value));
     const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
     return call("POST", `/webhooks/whatsapp/${workspace.id}`, {
       body,

@@ -3,7 +3,9 @@
 import { createHmac } from "node:crypto";
 
 export const STATUSES = ["sent", "delivered", "read"];
-const FIRST_STATUS_TIME = 1_750_030_073; // Unix seconds, as Meta sends them
+// Unix seconds, as Meta sends them: two days before the run, so that every status, a day apart at most,
+// lies within a workspace's retention period and before its arrival.
+const FIRST_STATUS_TIME = Math.floor(Date.now() / 1000) - 2 * 86_400;
 const SECONDS_AFTER_SEND = { sent: 0, delivered: 3, read: 40 };
 // Meta's envelope around the statuses of one business number.
 const ENVELOPE_HEAD =

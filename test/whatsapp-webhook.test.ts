@@ -38,6 +38,20 @@ describe("GET /webhooks/whatsapp/:workspaceId", () => {
 });
 
 describe("POST /webhooks/whatsapp/:workspaceId", () => {
+  it.each(["constructor", "toString", "__proto__", "deleted"])(
+    "skips a status named %s, which is no status",
+    async (name) => {
+      const { workspaceId, adminKey } = await createWhatsAppWorkspace();
+      const res = await deliverWebhook(
+        workspaceId,
+        statusBody({ id: "wamid.odd", status: name, at: T0 }, { id: "wamid.ok", status: "sent", at: T0 }),
+      );
+      expect(res.body).toEqual({ statuses: 1, messages: 0, consents: 0, skipped: 1 });
+      expect((await getMessage(adminKey, "wamid.odd")).status).toBe(404);
+      expect((await getMessage(adminKey, "wamid.ok")).status).toBe(200);
+    },
+  );
+
   it("accepts a signed status and records the message's state", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     const res = await deliverWebhook(workspaceId, statusBody({ id: "wamid.A", status: "delivered", at: T0 }));

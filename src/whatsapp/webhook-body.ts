@@ -82,13 +82,16 @@ export type InboundEvent = {
 };
 
 // `played` (a voice message was listened to) says at least as much as `read`.
-const STATUS_NAMES: Record<string, WhatsAppStatus> = {
-  sent: "sent",
-  delivered: "delivered",
-  read: "read",
-  played: "read",
-  failed: "failed",
-};
+// A Map, so that a status named after an object's own properties (`constructor`, `toString`) is no status.
+const STATUS_NAMES = new Map<string, WhatsAppStatus>(
+  Object.entries({
+    sent: "sent",
+    delivered: "delivered",
+    read: "read",
+    played: "read",
+    failed: "failed",
+  }),
+);
 
 // The changes read: `messages` (statuses and inbound messages) and `user_preferences`.
 const FIELDS = new Set(["messages", "user_preferences"]);
@@ -151,7 +154,7 @@ export function readWebhookEvents(
       }
       for (const raw of value.data.statuses ?? []) {
         const item = Status.safeParse(raw);
-        const status = item.success ? STATUS_NAMES[item.data.status] : undefined;
+        const status = item.success ? STATUS_NAMES.get(item.data.status) : undefined;
         if (!item.success || !status || !storable(item.data.timestamp)) {
           parsed.skipped++;
           continue;

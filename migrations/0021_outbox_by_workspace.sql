@@ -1,0 +1,2 @@
+DROP INDEX `outbox_subject`;--> statement-breakpoint
+CREATE INDEX `outbox_by_workspace` ON `outbox` (`workspace_id`,`seq`);

@@ -149,6 +149,37 @@ const COHORTS = `SELECT c.workspace_id, g.grain, k.kind, ${bucket(START_AT)} AS 
 const IN_ROLLUPS = `workspace_id IN (SELECT ?1 UNION ALL SELECT rollup_id FROM retention_zones WHERE workspace_id = ?1)`;
 
 /**
+ * Takes the contact out of a chain of quarter hours per contact (each row linked to the contact's
+ * previous one, migrations/0008 and 0019): the per-day counts hold one per row, by the day of the row
+ * and of its previous one, so the contact's rows are subtracted from them and then deleted.
+ */
+function leaveChain(tables: { quarters: string; pairs: string; days: string }, count: string, where: string): Step {
+  const rows = `FROM ${tables.quarters} WHERE contact_hash = ?2 AND ${where}`;
+  return [
+    {
+      sql: `INSERT INTO ${tables.pairs} (workspace_id, day, prev_day, ${count})
+        SELECT workspace_id, quarter / 96, CASE WHEN prev_quarter < 0 THEN -1 ELSE prev_quarter / 96 END, -COUNT(*)
+        ${rows} GROUP BY 1, 2, 3
+        ON CONFLICT DO UPDATE SET ${count} = ${count} + excluded.${count}`,
+    },
+    {
+      sql: `INSERT INTO ${tables.days} (workspace_id, day, ${count})
+        SELECT workspace_id, quarter / 96, -COUNT(*) ${rows} GROUP BY 1, 2
+        ON CONFLICT DO UPDATE SET ${count} = ${count} + excluded.${count}`,
+    },
+    { sql: `DELETE ${rows}` },
+  ];
+}
+
+// The retention rollups' count columns, whose cells may be left at zero.
+const COUNT_COLUMNS = {
+  retention_cohorts: "size",
+  retention_counts: "contacts",
+  retention_return_days: "returns",
+  retention_active_days: "returns",
+};
+
+/**
  * Takes the contact out of every retention rollup: what it added to cohort sizes, to the returns of
  * each later period (once per period and return kind, as its quarters say), and to the daily
  * activity that retentionRate reads; then its own rows. Mirrors what migrations/0008 adds.
@@ -176,44 +207,23 @@ const RETENTION_SQL: Step = [
       WHERE p.bucket - s.cohort BETWEEN 1 AND 59
       ON CONFLICT DO UPDATE SET contacts = contacts + excluded.contacts`,
   },
-  {
-    sql: `WITH ${ROLLUP_IDS}
-      INSERT INTO retention_return_days (workspace_id, day, prev_day, returns)
-      SELECT q.workspace_id, q.quarter / 96, CASE WHEN q.prev_quarter < 0 THEN -1 ELSE q.prev_quarter / 96 END, -COUNT(*)
-      FROM r JOIN retention_quarters q ON q.workspace_id = r.id AND q.contact_hash = ?2
-      GROUP BY 1, 2, 3
-      ON CONFLICT DO UPDATE SET returns = returns + excluded.returns`,
-  },
-  {
-    sql: `WITH ${ROLLUP_IDS}
-      INSERT INTO retention_active_days (workspace_id, day, returns)
-      SELECT q.workspace_id, q.quarter / 96, -COUNT(*)
-      FROM r JOIN retention_quarters q ON q.workspace_id = r.id AND q.contact_hash = ?2
-      GROUP BY 1, 2
-      ON CONFLICT DO UPDATE SET returns = returns + excluded.returns`,
-  },
+  ...leaveChain(
+    { quarters: "retention_quarters", pairs: "retention_return_days", days: "retention_active_days" },
+    "returns",
+    IN_ROLLUPS,
+  ),
   // Cells left at zero (those the contact alone made, among others) go, as if never counted.
-  ...["retention_cohorts", "retention_counts", "retention_return_days", "retention_active_days"].map((table) => ({
-    sql: `DELETE FROM ${table} WHERE ${IN_ROLLUPS} AND ${table === "retention_cohorts" ? "size" : table === "retention_counts" ? "contacts" : "returns"} = 0
+  ...Object.entries(COUNT_COLUMNS).map(([table, column]) => ({
+    sql: `DELETE FROM ${table} WHERE ${IN_ROLLUPS} AND ${column} = 0
       AND EXISTS (SELECT 1 FROM retention_contacts WHERE contact_hash = ?2 AND ${IN_ROLLUPS})`,
   })),
   // The opt-out rate's count of contacts sent marketing (migrations/0019) keeps the same chain of
-  // quarter hours per contact as retention, in UTC only: the contact's links and days go the same way.
-  {
-    sql: `INSERT INTO marketing_day_pairs (workspace_id, day, prev_day, quarters)
-      SELECT workspace_id, quarter / 96, CASE WHEN prev_quarter < 0 THEN -1 ELSE prev_quarter / 96 END, -COUNT(*)
-      FROM marketing_quarters WHERE workspace_id = ?1 AND contact_hash = ?2
-      GROUP BY 1, 2, 3
-      ON CONFLICT DO UPDATE SET quarters = quarters + excluded.quarters`,
-  },
-  {
-    sql: `INSERT INTO marketing_days (workspace_id, day, quarters)
-      SELECT workspace_id, quarter / 96, -COUNT(*) FROM marketing_quarters WHERE workspace_id = ?1 AND contact_hash = ?2
-      GROUP BY 1, 2
-      ON CONFLICT DO UPDATE SET quarters = quarters + excluded.quarters`,
-  },
-  { sql: `DELETE FROM marketing_quarters WHERE workspace_id = ?1 AND contact_hash = ?2` },
-  { sql: `DELETE FROM retention_quarters WHERE contact_hash = ?2 AND ${IN_ROLLUPS}` },
+  // quarter hours per contact as retention, in UTC only.
+  ...leaveChain(
+    { quarters: "marketing_quarters", pairs: "marketing_day_pairs", days: "marketing_days" },
+    "quarters",
+    "workspace_id = ?1",
+  ),
   { kind: "retentionContacts", sql: `DELETE FROM retention_contacts WHERE contact_hash = ?2 AND ${IN_ROLLUPS}` },
 ];
 

@@ -1,6 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { startGa4StandIn } from "./test/standins/ga4";
+
+// GA4's stand-in (test/ga4-standin.ts): the Worker under test forwards to it through GA4_ENDPOINT.
+const ga4 = await startGa4StandIn();
 
 const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
@@ -32,6 +36,7 @@ export default defineConfig({
                 PII_PEPPER: "test-pepper",
                 DATA_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
                 ENVIRONMENT: "test",
+                GA4_ENDPOINT: ga4.url,
                 TEST_MIGRATIONS: migrations,
               },
               ratelimits: smallLimiters,

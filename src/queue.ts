@@ -9,6 +9,7 @@ import { findWorkspace } from "./db/workspaces";
 import { enqueue } from "./events/enqueue";
 import { handleWake } from "./events/pipeline";
 import { retainedEvents } from "./events/retained";
+import { sendGa4Turn } from "./ga4/send";
 import { housekeepInTurns } from "./housekeeping/purge";
 import { readQueueMessage } from "./events/queue-message";
 import type { QueueMessage } from "./schemas/queue";
@@ -140,6 +141,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   const zones: { message: Message; body: Body<"retention-zones"> }[] = [];
   const housekeeping: Message[] = [];
   const wakes: Message[] = [];
+  const ga4Turns: Message[] = [];
   const read = batch.messages.map((message) => ({ message, ...readQueueMessage(message.body) }));
   // Dead letters first: a message whose dead letters cannot be kept now is retried whole.
   const retried = await keepUnreadable(
@@ -154,6 +156,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     else if (body.type === "conversion") conversions.push({ message, body });
     else if (body.type === "outbox") wakes.push(message);
     else if (body.type === "housekeeping") housekeeping.push(message);
+    else if (body.type === "ga4") ga4Turns.push(message);
     else zones.push({ message, body });
   }
   await dropErased(env, clicks, whatsapp);
@@ -178,6 +181,16 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     } catch (err) {
       console.warn(JSON.stringify({ event: "housekeeping_failed", error: failure(err) }));
       for (const message of housekeeping) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+  }
+  // One sender turn serves every wake in the batch; a turn that cannot run is retried whole.
+  if (ga4Turns.length > 0) {
+    try {
+      await sendGa4Turn(env);
+      for (const message of ga4Turns) message.ack();
+    } catch (err) {
+      console.warn(JSON.stringify({ event: "ga4_turn_failed", error: failure(err) }));
+      for (const message of ga4Turns) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
   }
   // Filling a zone's copy is repeatable and has the daily cron as a backstop: it is only ever retried.

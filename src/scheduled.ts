@@ -1,4 +1,6 @@
 import { drainOutbox } from "./events/pipeline";
+import { forwardToGa4 } from "./ga4/forward";
+import { wakeGa4SenderIfDue } from "./ga4/send";
 import { housekeepInTurns } from "./housekeeping/purge";
 import { fillZonesInTurns } from "./queue";
 
@@ -9,6 +11,8 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
   // The outbox is applied within seconds through the queue; this catches up if a wake was lost.
   if (controller.cron === EVERY_MINUTE) {
     await drainOutbox(env, { budgetMs: 20_000 });
+    await forwardToGa4(env);
+    await wakeGa4SenderIfDue(env, controller.scheduledTime);
     return;
   }
   await housekeepInTurns(env, controller.scheduledTime);

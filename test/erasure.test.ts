@@ -2,6 +2,7 @@ import { createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertDeadLetters } from "../src/db/dead-letters";
 import { createDb } from "../src/db/client";
+import { forwardToGa4 } from "../src/ga4/forward";
 import { hashContact } from "../src/lib/contact";
 import worker from "../src/index";
 import { runQueue } from "./failures";
@@ -26,6 +27,7 @@ const T0 = Math.floor((Date.now() - 14 * DAY) / DAY) * DAY + 12 * 3_600_000;
 
 type Contact = { phone: string; wamid: string; inbound: string };
 const ERASED: Contact = { phone: "+16505550111", wamid: "wamid.erase-me", inbound: "wamid.in-erase-me" };
+const GA4_MEASUREMENT_ID = "G-ERASURE1";
 const KEPT: Contact = { phone: "+16505550222", wamid: "wamid.keep-me", inbound: "wamid.in-keep-me" };
 
 /**
@@ -95,7 +97,16 @@ async function history(workspaceId: string, key: string, campaignId: string, con
 
 async function setUp() {
   // Reports in Berlin time keep a wall-clock copy of the retention rollups, which erasure must reach too.
-  const created = await createWorkspace({ whatsapp: { appSecret: APP_SECRET }, timezone: "Europe/Berlin" });
+  // It forwards to GA4, which is down: the contact's clicks and conversions wait to be sent.
+  const created = await createWorkspace({
+    whatsapp: { appSecret: APP_SECRET },
+    timezone: "Europe/Berlin",
+    ga4: { measurementId: GA4_MEASUREMENT_ID, apiSecret: "ga4-secret" },
+  });
+  await fetch(`${env.GA4_ENDPOINT}/__standin/mode?measurement_id=${GA4_MEASUREMENT_ID}`, {
+    method: "POST",
+    body: JSON.stringify({ status: 503 }),
+  });
   const a = { ...created, workspaceId: created.workspace.id as string };
   const b = await createWhatsAppWorkspace();
   const campaignA = (await createCampaign(a.adminKey)).id as string;
@@ -109,6 +120,7 @@ async function setUp() {
     inbound: "wamid.in-b",
   });
   await applied();
+  await forwardToGa4(env);
   return { a, b, erased, kept, elsewhere };
 }
 
@@ -163,16 +175,23 @@ describe("POST /api/v1/contacts/erase", () => {
     const aIds = await rollupIds(a.workspaceId);
     const bRows = await rowsMentioning(hash).then((found) =>
       Object.fromEntries(
-        Object.entries(found).map(([table, rows]) => [
-          table,
-          rows.filter((r) => !aIds.includes(r.workspace_id as string)),
-        ]),
+        Object.entries(found)
+          .map(([table, rows]) => [table, rows.filter((r) => !aIds.includes(r.workspace_id as string))] as const)
+          // Tables only this workspace had rows of (its events on their way to GA4).
+          .filter(([, rows]) => rows.length > 0),
       ),
     );
     expect(aIds.length).toBe(2);
     expect((await rowsMentioning(hash)).retention_contacts?.map((r) => r.workspace_id).sort()).toEqual(
       [...aIds, b.workspaceId].sort(),
     );
+
+    // And on its way to GA4.
+    expect((await rowsMentioning(hash)).ga4_events?.map((r) => r.workspace_id)).toEqual([
+      a.workspaceId,
+      a.workspaceId,
+      a.workspaceId,
+    ]);
 
     // And in the count of contacts sent marketing, for the opt-out rate.
     expect((await rowsMentioning(hash)).marketing_quarters?.map((r) => r.workspace_id)).toContain(a.workspaceId);
@@ -189,6 +208,8 @@ describe("POST /api/v1/contacts/erase", () => {
       outboxEntries: expect.any(Number),
       deadLetters: 0,
       consents: 1,
+      // The click and the two purchases.
+      ga4Events: 3,
       retentionContacts: 2,
     });
     // The click, the two conversions, the reply, the event, the message's changes and its steps.
@@ -273,6 +294,7 @@ describe("POST /api/v1/contacts/erase", () => {
       outboxEntries: 0,
       deadLetters: 0,
       consents: 0,
+      ga4Events: 0,
       retentionContacts: 0,
     });
     const after = await rowsMentioning(a.workspaceId);

@@ -86,6 +86,14 @@ async function seedEveryKind(w: Seeded, tag: string, n: number, at: number) {
   await env.DB.prepare("UPDATE dead_letters SET created_at = ?1 WHERE workspace_id = ?2 AND payload = ?3")
     .bind(at + 7 * MINUTE, w.id, JSON.stringify({ tag }))
     .run();
+  // An event GA4 forwarding gave up on, kept as failed since then.
+  await env.DB.prepare(
+    `INSERT INTO ga4_events (id, workspace_id, kind, subject_id, client_id, consent, event, occurred_at, status,
+       attempts, next_at, lease_until, reason, created_at, updated_at)
+     VALUES (?1, ?2, 'click', ?3, '1.2', '{}', '{"name":"wa_link_click"}', ?4, 'failed', 10, ?4, 0, 'test', ?4, ?4)`,
+  )
+    .bind(`ga4_${w.id}.${tag}`, w.id, clickId, at + 8 * MINUTE)
+    .run();
 }
 
 async function setRetention(w: Seeded, retentionDays: number) {
@@ -108,6 +116,7 @@ async function rowCounts(workspaceId: string) {
     "inbound_messages",
     "contact_events",
     "dead_letters",
+    "ga4_events",
   ];
   const counts: Record<string, number> = {};
   for (const table of tables) {
@@ -127,6 +136,7 @@ const everyTable = (n: number) => ({
   inbound_messages: n,
   contact_events: n,
   dead_letters: n,
+  ga4_events: n,
 });
 
 /** Every report over `from`..`to` (dates), without asOf. */
@@ -201,6 +211,7 @@ describe("the daily purge", () => {
         inbound_messages: 3,
         contact_events: 3,
         dead_letters: 3,
+        ga4_events: 3,
         outbox: expect.any(Number),
         visitor_salts: expect.any(Number),
         contact_erasures: 0,

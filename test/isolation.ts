@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import type { ApiScope } from "../src/db/schema";
 import { snapshotRows } from "./db-snapshot";
@@ -15,6 +16,8 @@ export type World = {
   clickId: string;
   conversionId: string;
   apiKeyId: string;
+  /** An event GA4 forwarding gave up on, in the dead-letter store. */
+  ga4EventId: string;
   keys: Map<string, string>;
 };
 
@@ -44,6 +47,14 @@ export async function buildWorld(): Promise<World> {
     key: adminKey,
     body: { name: "spare", scopes: ["reports:read"] },
   });
+  const ga4EventId = `ga4_${crypto.randomUUID().replaceAll("-", "")}`;
+  await env.DB.prepare(
+    `INSERT INTO ga4_events (id, workspace_id, kind, subject_id, client_id, consent, event, occurred_at, status,
+       attempts, next_at, lease_until, reason, created_at, updated_at)
+     VALUES (?1, ?2, 'conversion', ?3, '1.2', '{}', '{"name":"purchase"}', ?4, 'failed', 10, ?4, 0, 'GA4 answered HTTP 503', ?4, ?4)`,
+  )
+    .bind(ga4EventId, workspaceId, conversion.body.id, now)
+    .run();
   return {
     workspaceId,
     adminKey,
@@ -54,6 +65,7 @@ export async function buildWorld(): Promise<World> {
     clickId,
     conversionId: conversion.body.id,
     apiKeyId: apiKey.body.id,
+    ga4EventId,
     keys: new Map(),
   };
 }
@@ -134,6 +146,25 @@ export const OPERATIONS: Operation[] = [
     operation: "GET /api/v1/dead-letters",
     scopes: ["admin"],
     request: () => ({ path: "/api/v1/dead-letters" }),
+    intruderStatus: 200,
+  },
+  {
+    operation: "GET /api/v1/ga4/status",
+    scopes: ["reports:read"],
+    request: () => ({ path: "/api/v1/ga4/status" }),
+    intruderStatus: 200,
+  },
+  {
+    operation: "GET /api/v1/ga4/failed",
+    scopes: ["reports:read"],
+    request: () => ({ path: "/api/v1/ga4/failed" }),
+    intruderStatus: 200,
+  },
+  {
+    // Naming the owner's failed event: the intruder's workspace has no such event, and replays nothing.
+    operation: "POST /api/v1/ga4/replay",
+    scopes: ["admin"],
+    request: (w) => ({ path: "/api/v1/ga4/replay", body: { ids: [w.ga4EventId] } }),
     intruderStatus: 200,
   },
   {
@@ -292,6 +323,7 @@ function secretsOf(owner: World, request: Request): string[] {
     owner.clickId,
     owner.conversionId,
     owner.apiKeyId,
+    owner.ga4EventId,
     REVENUE,
   ];
   return secrets.filter((secret) => !named.includes(secret));

@@ -130,7 +130,13 @@ describe("PATCH /api/v1/workspace", () => {
       body: { settings: { ga4: null }, name: "Acme 2" },
     });
     expect(cleared.body.name).toBe("Acme 2");
-    expect(cleared.body.settings.ga4).toEqual({ measurementId: null, apiSecretSet: false, enabled: false });
+    expect(cleared.body.settings.ga4).toEqual({
+      measurementId: null,
+      apiSecretSet: false,
+      enabled: false,
+      consent: { adUserData: "denied", adPersonalization: "denied" },
+      debugMode: false,
+    });
     expect(cleared.body.settings.whatsapp).toEqual({ appSecretSet: true, verifyTokenSet: true });
   });
 

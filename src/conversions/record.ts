@@ -1,6 +1,6 @@
 import type { Db } from "../db/client";
 import { findClick, findLastClickOfContact, insertConversion, type Attribution } from "../db/conversions";
-import type { ConversionSource, WorkspaceSettings } from "../db/schema";
+import type { ConversionSource, Ga4Consent, WorkspaceSettings } from "../db/schema";
 import { DAY_MS, MINUTE_MS } from "../lib/calendar";
 import { hashContact } from "../lib/contact";
 import { newId } from "../lib/ids";
@@ -18,6 +18,8 @@ export type ConversionRequest = {
   orderId?: string;
   occurredAt?: number;
   gaClientId?: string;
+  gaSessionId?: string;
+  consent?: Ga4Consent;
 };
 
 type Workspace = { id: string; settings: WorkspaceSettings };
@@ -63,6 +65,9 @@ export async function recordConversion(
     attribution,
     contactHash,
     gaClientId: request.gaClientId ?? null,
+    gaSessionId: request.gaSessionId ?? null,
+    adUserData: request.consent?.adUserData ?? null,
+    adPersonalization: request.consent?.adPersonalization ?? null,
     occurredAt: at,
   });
   return {

@@ -56,6 +56,9 @@ export type NewConversion = {
   attribution: Attribution | null;
   contactHash: string | null;
   gaClientId: string | null;
+  gaSessionId: string | null;
+  adUserData: "granted" | "denied" | null;
+  adPersonalization: "granted" | "denied" | null;
   occurredAt: number;
 };
 

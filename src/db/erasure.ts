@@ -20,6 +20,8 @@ export type ErasedCounts = {
   outboxEntries: number;
   deadLetters: number;
   consents: number;
+  /** Events on their way to GA4 that were not sent yet, or failed. */
+  ga4Events: number;
   /** The contact's own retention rows (its starts, in UTC and in each wall-clock copy). */
   retentionContacts: number;
 };
@@ -34,6 +36,7 @@ export const emptyErasedCounts = (): ErasedCounts => ({
   outboxEntries: 0,
   deadLetters: 0,
   consents: 0,
+  ga4Events: 0,
   retentionContacts: 0,
 });
 
@@ -48,6 +51,11 @@ const EVENT_CHUNK = `SELECT id FROM contact_events WHERE workspace_id = ?1 AND c
 const CONSENT_CHUNK = `SELECT seq FROM consents WHERE workspace_id = ?1 AND contact_hash = ?2 LIMIT ?3`;
 
 const deleteOutboxAbout = (ids: string) => `DELETE FROM outbox WHERE workspace_id = ?1 AND subject_id IN (${ids})`;
+// Events not sent to GA4 yet (or failed) built from the clicks and conversions of a chunk.
+const deleteGa4About = (ids: string) => ({
+  kind: "ga4Events" as const,
+  sql: `DELETE FROM ga4_events WHERE workspace_id = ?1 AND subject_id IN (${ids})`,
+});
 
 /** Statements run in one batch; `kind` names the count a statement's changes add to, if any. */
 type Step = { kind?: keyof ErasedCounts; sql: string }[];
@@ -58,6 +66,8 @@ type Step = { kind?: keyof ErasedCounts; sql: string }[];
  */
 const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events" | "consents", Step> = {
   messages: [
+    deleteGa4About(`SELECT id FROM clicks WHERE workspace_id = ?1 AND message_id IN (${MESSAGE_CHUNK})
+      UNION ALL SELECT id FROM conversions WHERE workspace_id = ?1 AND message_id IN (${MESSAGE_CHUNK})`),
     { kind: "outboxEntries", sql: deleteOutboxAbout(MESSAGE_CHUNK) },
     {
       kind: "outboxEntries",
@@ -82,6 +92,8 @@ const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events"
     },
   ],
   clicks: [
+    deleteGa4About(`SELECT id FROM conversions WHERE click_id IN (${CLICK_CHUNK}) AND workspace_id = ?1
+      UNION ALL ${CLICK_CHUNK}`),
     {
       kind: "outboxEntries",
       sql: `DELETE FROM outbox WHERE workspace_id = ?1 AND subject_id IN (
@@ -95,6 +107,7 @@ const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events"
     { kind: "clicks", sql: `DELETE FROM clicks WHERE id IN (${CLICK_CHUNK})` },
   ],
   conversions: [
+    deleteGa4About(CONVERSION_CHUNK),
     { kind: "outboxEntries", sql: deleteOutboxAbout(CONVERSION_CHUNK) },
     { kind: "conversions", sql: `DELETE FROM conversions WHERE id IN (${CONVERSION_CHUNK})` },
   ],
@@ -116,6 +129,8 @@ const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events"
 // Clicks on them and conversions through them are the contact's (clicks carry the link's contact
 // hash; conversions may name only the link).
 const LINK_STEPS: Step = [
+  deleteGa4About(`SELECT c.id FROM links l JOIN conversions c ON c.link_id = l.id
+    WHERE l.workspace_id = ?1 AND l.contact_hash = ?2`),
   {
     kind: "outboxEntries",
     sql: `DELETE FROM outbox WHERE workspace_id = ?1 AND subject_id IN (
@@ -231,6 +246,8 @@ const RETENTION_SQL: Step = [
 const DEAD_LETTER_SQL = `DELETE FROM dead_letters WHERE id IN (
   SELECT id FROM dead_letters WHERE workspace_id = ?1 AND instr(payload, ?2) > 0 LIMIT ?3)`;
 
+const GA4_EVENTS_SQL = `DELETE FROM ga4_events WHERE workspace_id = ?1 AND contact_hash = ?2`;
+
 // Remembered so that queued work about the contact recorded before now is dropped when delivered.
 const REMEMBER_SQL = `INSERT INTO contact_erasures (workspace_id, contact_hash, erased_at) VALUES (?1, ?2, ?3)
   ON CONFLICT DO UPDATE SET erased_at = MAX(erased_at, excluded.erased_at)`;
@@ -266,6 +283,8 @@ export async function eraseContactRows(
   const unlinked = await runStep(d1, LINK_STEPS, [workspaceId, contactHash, now], counts);
   await runStep(d1, RETENTION_SQL, [workspaceId, contactHash], counts);
   const deadLetters: Step = [{ kind: "deadLetters", sql: DEAD_LETTER_SQL }];
+  // Whatever of the contact's is still on its way to GA4, whichever row it was built from.
+  await runStep(d1, [{ kind: "ga4Events", sql: GA4_EVENTS_SQL }], [workspaceId, contactHash], counts);
   while ((await runStep(d1, deadLetters, [workspaceId, contactHash, chunk], counts)).meta.changes >= chunk);
   return { counts, unlinkedCodes: (unlinked.results as { code: string }[]).map((r) => r.code) };
 }

@@ -21,6 +21,8 @@ const EXPIRING = {
   // When the event became a dead letter, not when it happened: its workspace can read it back for the
   // whole period, however late it was given up.
   dead_letters: "created_at",
+  // GA4 events never accepted (failed, or still retrying) go with the raw events they were built from.
+  ga4_events: "created_at",
 } as const;
 
 export type ExpiringTable = keyof typeof EXPIRING;

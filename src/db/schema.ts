@@ -14,7 +14,14 @@ export type WorkspaceSettings = {
   /** ISO 3166-1 alpha-2: national phone numbers are read in it; null refuses them. */
   defaultCountry: string | null;
   ga4MeasurementId: string | null;
+  /** The consent every GA4 request carries unless a conversion brings its own (absent: both denied). */
+  ga4Consent?: Ga4Consent;
+  /** Marks forwarded events for GA4's DebugView. */
+  ga4DebugMode?: boolean;
 };
+
+/** Consent for Google's use of the data GA4 receives, as the workspace or a conversion states it. */
+export type Ga4Consent = { adUserData: "granted" | "denied"; adPersonalization: "granted" | "denied" };
 
 /** Third-party secrets, stored only as one AES-GCM blob keyed by DATA_KEY. */
 export type WorkspaceSecrets = {
@@ -279,6 +286,11 @@ export const conversions = sqliteTable(
     messageId: text("message_id"),
     contactHash: text("contact_hash"),
     gaClientId: text("ga_client_id"),
+    // The GA session the site was in (from its _ga_<stream> cookie), digits only.
+    gaSessionId: text("ga_session_id"),
+    // The conversion's own consent for GA4 (`granted` / `denied`), when it stated one.
+    adUserData: text("ad_user_data").$type<"granted" | "denied">(),
+    adPersonalization: text("ad_personalization").$type<"granted" | "denied">(),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
   },
@@ -509,3 +521,52 @@ export const purgeMessages = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.messageId] })],
 );
+
+/**
+ * Events on their way to GA4's Measurement Protocol: each human click and new conversion of a workspace
+ * that forwards to GA4, built once when the GA4 consumer reads the outbox (src/ga4/forward.ts). A row is
+ * `pending` until GA4 accepts it, when it is deleted and counted in ga4_totals; one that exhausts its
+ * retries, or can never be sent, is kept as `failed` (the dead-letter store) until it is replayed.
+ */
+export const ga4Events = sqliteTable(
+  "ga4_events",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    kind: text("kind").$type<"click" | "conversion">().notNull(),
+    // The click id or conversion id the event was built from.
+    subjectId: text("subject_id").notNull(),
+    // Whose event it is, so that erasing a contact reaches events not sent yet.
+    contactHash: text("contact_hash"),
+    clientId: text("client_id").notNull(),
+    // The request's consent object, as GA4 reads it.
+    consent: text("consent", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    // The event as GA4 reads it: { name, params, timestamp_micros }.
+    event: text("event", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    status: text("status").$type<"pending" | "failed">().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    // When a pending event is next due; while a sender holds it, lease_until keeps others off it.
+    nextAt: integer("next_at").notNull(),
+    leaseUntil: integer("lease_until").notNull().default(0),
+    // Why the last attempt failed.
+    reason: text("reason"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("ga4_events_due")
+      .on(t.nextAt)
+      .where(sql`status = 'pending'`),
+    index("ga4_events_by_status").on(t.workspaceId, t.status, t.createdAt),
+    index("ga4_events_by_workspace").on(t.workspaceId, t.createdAt),
+  ],
+);
+export type Ga4EventRow = typeof ga4Events.$inferSelect;
+
+/** Per workspace, the events GA4 accepted and those skipped as older than it accepts. */
+export const ga4Totals = sqliteTable("ga4_totals", {
+  workspaceId: text("workspace_id").primaryKey(),
+  sent: integer("sent").notNull().default(0),
+  skipped: integer("skipped").notNull().default(0),
+});

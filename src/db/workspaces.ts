@@ -49,18 +49,25 @@ export async function mergeSettings(
   if (ga4 === null) {
     settings.ga4MeasurementId = null;
     delete secrets.ga4ApiSecret;
+    delete settings.ga4Consent;
+    delete settings.ga4DebugMode;
   } else if (ga4) {
     if (ga4.measurementId !== undefined) settings.ga4MeasurementId = ga4.measurementId;
     if (ga4.apiSecret !== undefined) secrets.ga4ApiSecret = ga4.apiSecret;
+    if (ga4.consent !== undefined) settings.ga4Consent = ga4.consent;
+    if (ga4.debugMode !== undefined) settings.ga4DebugMode = ga4.debugMode;
   }
   const hasSecrets = Object.keys(secrets).length > 0;
   return { settings, secrets: hasSecrets ? await encryptJson(dataKey, secrets) : null };
 }
 
-/** The public view of a workspace: secrets appear only as whether they are set. */
-export async function serializeWorkspace(dataKey: string, row: WorkspaceRow) {
+/**
+ * The public view of a workspace: secrets appear only as whether they are set. `ga4Enabled` says whether
+ * it can actually send to GA4 (src/ga4/target.ts).
+ */
+export async function serializeWorkspace(dataKey: string, row: WorkspaceRow, ga4Enabled: boolean) {
   const secrets = await readSecrets(dataKey, row);
-  const { ga4MeasurementId, ...settings } = withDefaultSettings(row.settings);
+  const { ga4MeasurementId, ga4Consent, ga4DebugMode, ...settings } = withDefaultSettings(row.settings);
   return {
     id: row.id,
     name: row.name,
@@ -74,7 +81,9 @@ export async function serializeWorkspace(dataKey: string, row: WorkspaceRow) {
       ga4: {
         measurementId: ga4MeasurementId,
         apiSecretSet: Boolean(secrets.ga4ApiSecret),
-        enabled: Boolean(ga4MeasurementId && secrets.ga4ApiSecret),
+        enabled: ga4Enabled,
+        consent: ga4Consent ?? { adUserData: "denied", adPersonalization: "denied" },
+        debugMode: ga4DebugMode ?? false,
       },
     },
     createdAt: toIso(row.createdAt)!,

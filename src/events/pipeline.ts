@@ -1,4 +1,5 @@
 import { applyOutboxSlice, pendingOutbox, type Pending } from "../db/pipeline";
+import { forwardToGa4 } from "../ga4/forward";
 import { enqueue } from "./enqueue";
 
 /**
@@ -57,9 +58,13 @@ export async function drainOutbox(
   return pending;
 }
 
-/** The queue's wake: drains, and hands what a long burst leaves over to the next delivery. */
+/**
+ * The queue's wake: drains for the rollups and for GA4, and hands what a long burst leaves over to the
+ * next delivery.
+ */
 export async function handleWake(env: Env): Promise<void> {
   const left = await drainOutbox(env);
+  await forwardToGa4(env);
   if (left.pending > 0) await enqueue(env.EVENTS, [{ type: "outbox" }]);
 }
 

@@ -8,6 +8,7 @@ import {
   serializeWorkspace,
   updateWorkspaceStatement,
 } from "../db/workspaces";
+import { ga4Target } from "../ga4/target";
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
 import { createRouter } from "../middleware/validation";
@@ -18,6 +19,9 @@ import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schem
 import { CreatedWorkspace, CreateWorkspaceBody, UpdateWorkspaceBody, Workspace } from "../schemas/workspaces";
 
 export const workspaceRoutes = createRouter();
+
+const canForward = async (env: Env, workspace: Parameters<typeof ga4Target>[1]) =>
+  (await ga4Target(env, workspace)) !== null;
 
 workspaceRoutes.openapi(
   createRoute({
@@ -63,7 +67,10 @@ workspaceRoutes.openapi(
       ...insertWorkspaceStatements(c.env.DB, c.var.db, workspace, firstKey),
       ...(await trackRetentionZone(c.env.DB, workspace.id, settings.timezone, true)),
     ]);
-    return c.json({ ...(await serializeWorkspace(c.env.DATA_KEY, workspace)), apiKey: key }, 201);
+    return c.json(
+      { ...(await serializeWorkspace(c.env.DATA_KEY, workspace, await canForward(c.env, workspace))), apiKey: key },
+      201,
+    );
   },
 );
 
@@ -77,7 +84,11 @@ workspaceRoutes.openapi(
     middleware: [requireApiKey("admin")],
     responses: { 200: jsonResponse(Workspace, "The workspace"), ...errorResponses(401, 403) },
   }),
-  async (c) => c.json(await serializeWorkspace(c.env.DATA_KEY, c.var.auth.workspace), 200),
+  async (c) =>
+    c.json(
+      await serializeWorkspace(c.env.DATA_KEY, c.var.auth.workspace, await canForward(c.env, c.var.auth.workspace)),
+      200,
+    ),
 );
 
 workspaceRoutes.openapi(
@@ -110,6 +121,6 @@ workspaceRoutes.openapi(
     forgetWorkspaceSettings(current.id);
     // Read back at once, so that this isolate's redirects use the new settings from now on.
     await readWorkspaceSettings(c.env.DB, current.id);
-    return c.json(await serializeWorkspace(c.env.DATA_KEY, updated), 200);
+    return c.json(await serializeWorkspace(c.env.DATA_KEY, updated, await canForward(c.env, updated)), 200);
   },
 );

@@ -1,14 +1,21 @@
 import { z } from "@hono/zod-openapi";
+import { isValidEventName } from "../lib/ga4-rules";
 import { checkMoney } from "../lib/money";
 import { eventTime, plainText } from "./common";
 import { contactInput } from "./contact";
+import { Ga4ConsentInput } from "./workspaces";
 
 const CLOCK_SKEW_MS = 5 * 60_000;
 
-// GA4's rules for event names, so that every conversion can be forwarded as it is.
+// GA4's rules for event names, so that every conversion can be forwarded as it is: GA4 reserves some
+// (session_start, first_visit, …) and the prefixes firebase_, google_ and ga_.
 export const eventName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, "1–40 letters, digits and underscores, starting with a letter")
+  .refine(
+    isValidEventName,
+    "A name GA4 reserves (such as session_start, or one starting with firebase_, google_ or ga_)",
+  )
   .openapi({ example: "purchase" });
 
 // A conversion cannot lie in the future, beyond the clocks' skew.
@@ -32,6 +39,14 @@ export const conversionFields = {
     .regex(/^\d{1,20}\.\d{1,20}$/, "The GA client id, as in the _ga cookie: 1234567890.1700000000")
     .nullish()
     .transform(absentAsUndefined),
+  gaSessionId: z
+    .string()
+    .regex(/^\d{1,20}$/, "The GA4 session id, as in the _ga_<stream> cookie: digits")
+    .nullish()
+    .transform(absentAsUndefined),
+  consent: Ga4ConsentInput.optional().openapi({
+    description: "This conversion's own consent for GA4, instead of the workspace's `ga4.consent`",
+  }),
 };
 
 type MoneyFields = { value?: number | string; currency?: string };

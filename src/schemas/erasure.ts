@@ -18,6 +18,7 @@ export const EraseContactResult = z
         outboxEntries: count("Changes about the contact not yet or already told to consumers"),
         deadLetters: count("Events about the contact that could never be stored"),
         consents: count("The contact's consent records, opt-outs included"),
+        ga4Events: count("Events of the contact on their way to GA4, not sent yet or failed"),
         retentionContacts: count(
           "The contact's rows in the retention rollups (UTC and the reporting time zone); the cohorts no longer count it",
         ),

@@ -73,6 +73,10 @@ const ConversionRequestSchema = z.object({
   orderId: text(128).optional(),
   occurredAt: time.optional(),
   gaClientId: text(41).optional(),
+  gaSessionId: text(20).optional(),
+  consent: z
+    .object({ adUserData: z.enum(["granted", "denied"]), adPersonalization: z.enum(["granted", "denied"]) })
+    .optional(),
 }) satisfies z.ZodType<ConversionRequest>;
 
 export const QueueMessageSchema = z.discriminatedUnion("type", [
@@ -95,6 +99,8 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("retention-zones"), workspaceId: text(64).optional() }),
   // The outbox has entries to apply (see src/events/pipeline.ts).
   z.object({ type: z.literal("outbox") }),
+  // A turn of the GA4 sender (deliveries queue; see src/ga4/send.ts).
+  z.object({ type: z.literal("ga4") }),
   // The daily housekeeping has work left that one turn could not do (see src/housekeeping/purge.ts).
   z.object({ type: z.literal("housekeeping") }),
 ]);

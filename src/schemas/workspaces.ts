@@ -18,6 +18,17 @@ const origin = z
 
 const secret = z.string().min(1).max(512);
 
+const consentValue = z.enum(["granted", "denied"]);
+/** Consent for Google's use of what GA4 receives (Consent Mode's ad_user_data and ad_personalization). */
+export const Ga4ConsentInput = z
+  .object({ adUserData: consentValue, adPersonalization: consentValue })
+  .strict()
+  .openapi("Ga4Consent", {
+    description:
+      "Consent for Google's use of the data: sent with every GA4 request as `consent.ad_user_data` and `consent.ad_personalization`.",
+    example: { adUserData: "denied", adPersonalization: "denied" },
+  });
+
 export const SettingsInput = z
   .object({
     whatsapp: z.object({ appSecret: secret, verifyToken: secret }).partial().strict().nullable(),
@@ -25,6 +36,8 @@ export const SettingsInput = z
       .object({
         measurementId: z.string().regex(/^G-[A-Z0-9]{4,20}$/, "A GA4 measurement id such as G-ABC123XYZ"),
         apiSecret: secret,
+        consent: Ga4ConsentInput.openapi({ description: "Both `denied` unless set (safe for EEA users)" }),
+        debugMode: z.boolean().openapi({ description: "Marks every forwarded event for GA4's DebugView" }),
       })
       .partial()
       .strict()
@@ -67,7 +80,15 @@ export type SettingsInput = z.infer<typeof SettingsInput>;
 export const SettingsOutput = z
   .object({
     whatsapp: z.object({ appSecretSet: z.boolean(), verifyTokenSet: z.boolean() }),
-    ga4: z.object({ measurementId: z.string().nullable(), apiSecretSet: z.boolean(), enabled: z.boolean() }),
+    ga4: z.object({
+      measurementId: z.string().nullable(),
+      apiSecretSet: z.boolean(),
+      enabled: z.boolean().openapi({
+        description: "Whether clicks and conversions are forwarded: a measurement id and a usable API secret are set",
+      }),
+      consent: Ga4ConsentInput,
+      debugMode: z.boolean(),
+    }),
     clickIdParam: z.string(),
     attributionWindowDays: z.number(),
     clickDedupSeconds: z.number(),

@@ -32,6 +32,11 @@
     var m = d.cookie.match(/(?:^|; )_ga=GA\d\.\d\.(\d+\.\d+)/);
     return m ? m[1] : null;
   }
+  // The session of GA4's own cookie (_ga_<stream>): GS1.1.<id>.… or GS2.1.s<id>$….
+  function gaSession() {
+    var m = d.cookie.match(/(?:^|; )_ga_[A-Za-z0-9]+=GS\d\.\d\.s?(\d+)/);
+    return m ? m[1] : null;
+  }
   var id = new URLSearchParams(location.search).get(param);
   if (id) save(id);
   function track(event, o) {
@@ -44,6 +49,8 @@
       currency: o.currency,
       orderId: o.orderId,
       gaClientId: gaId() || undefined,
+      gaSessionId: gaSession() || undefined,
+      consent: o.consent,
     });
     // text/plain is a simple request: no CORS preflight, so the beacon survives page unloads.
     if (!(navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" })))) {

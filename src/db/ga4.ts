@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "./client";
+import type { ClickFacts, ConversionFacts } from "../lib/ga4-events";
 import { pageByRowid } from "./pages";
 import { parseSettings } from "./workspaces";
 import { ga4Events, type Ga4EventRow, type WorkspaceSettings } from "./schema";
@@ -48,38 +49,11 @@ const SLICE_CONVERSIONS = `${SLICE} SELECT v.id AS "conversionId", v.workspace_i
   LEFT JOIN clicks c ON c.id = v.click_id LEFT JOIN campaigns p ON p.id = v.campaign_id
   WHERE s.type = 'conversion.created' ORDER BY s.seq`;
 
-export type SliceClick = {
-  clickId: string;
-  workspaceId: string;
-  occurredAt: number;
-  contactHash: string | null;
-  campaignId: string | null;
-  variant: string | null;
-  linkCode: string | null;
-  campaignName: string | null;
-  messageCategory: string | null;
-};
-
-export type SliceConversion = {
-  conversionId: string;
-  workspaceId: string;
-  event: string;
-  occurredAt: number;
-  orderId: string | null;
-  value: number | null;
-  currency: string | null;
-  contactHash: string | null;
-  gaClientId: string | null;
-  gaSessionId: string | null;
-  adUserData: "granted" | "denied" | null;
-  adPersonalization: "granted" | "denied" | null;
-  clickId: string | null;
-  clickAt: number | null;
-  linkCode: string | null;
-  campaignId: string | null;
-  campaignName: string | null;
-  variant: string | null;
-};
+/** A click or conversion of the slice, with the workspace and contact it belongs to. */
+type Owned = { workspaceId: string; contactHash: string | null };
+export type SliceClick = ClickFacts & Owned;
+export type SliceConversion = Omit<ConversionFacts, "consent"> &
+  Owned & { adUserData: "granted" | "denied" | null; adPersonalization: "granted" | "denied" | null };
 
 export type Ga4Slice = {
   /** The position the slice starts after, and the one it moves the consumer to. */

@@ -1,10 +1,13 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
-import { startGa4StandIn } from "./test/standins/ga4";
+import { startGa4StandIn } from "./test/standins/ga4.ts";
+import { startWebhookReceiver } from "./test/standins/webhook-receiver.ts";
 
 // GA4's stand-in (test/ga4-standin.ts): the Worker under test forwards to it through GA4_ENDPOINT.
 const ga4 = await startGa4StandIn();
+// The receiver of outbound webhooks (test/standins/webhook-receiver.ts), which verifies every signature.
+const receiver = await startWebhookReceiver();
 
 const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
@@ -37,6 +40,7 @@ export default defineConfig({
                 DATA_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
                 ENVIRONMENT: "test",
                 GA4_ENDPOINT: ga4.url,
+                TEST_WEBHOOK_RECEIVER: receiver.url,
                 TEST_MIGRATIONS: migrations,
               },
               ratelimits: smallLimiters,
@@ -45,6 +49,9 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
+          // Whole histories (erasure, GA4 outages, webhook retries) take a second alone and several on a busy
+          // two-core machine; a hung test still fails, just later.
+          testTimeout: 30_000,
           include: ["test/**/*.test.ts"],
           exclude: ["test/browser/**"],
           setupFiles: ["./test/apply-migrations.ts"],

@@ -10,6 +10,7 @@ import { enqueue } from "./events/enqueue";
 import { handleWake } from "./events/pipeline";
 import { retainedEvents } from "./events/retained";
 import { sendGa4Turn } from "./ga4/send";
+import { sendWebhookTurn } from "./webhooks/send";
 import { housekeepInTurns } from "./housekeeping/purge";
 import { readQueueMessage } from "./events/queue-message";
 import type { QueueMessage } from "./schemas/queue";
@@ -142,6 +143,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   const housekeeping: Message[] = [];
   const wakes: Message[] = [];
   const ga4Turns: Message[] = [];
+  const webhookTurns: Message[] = [];
   const read = batch.messages.map((message) => ({ message, ...readQueueMessage(message.body) }));
   // Dead letters first: a message whose dead letters cannot be kept now is retried whole.
   const retried = await keepUnreadable(
@@ -157,6 +159,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     else if (body.type === "outbox") wakes.push(message);
     else if (body.type === "housekeeping") housekeeping.push(message);
     else if (body.type === "ga4") ga4Turns.push(message);
+    else if (body.type === "webhooks") webhookTurns.push(message);
     else zones.push({ message, body });
   }
   await dropErased(env, clicks, whatsapp);
@@ -183,16 +186,12 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       for (const message of housekeeping) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
   }
-  // One sender turn serves every wake in the batch; a turn that cannot run is retried whole.
-  if (ga4Turns.length > 0) {
-    try {
-      await sendGa4Turn(env);
-      for (const message of ga4Turns) message.ack();
-    } catch (err) {
-      console.warn(JSON.stringify({ event: "ga4_turn_failed", error: failure(err) }));
-      for (const message of ga4Turns) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
-    }
-  }
+  // One sender turn serves every wake in the batch; a turn that cannot run is retried whole. GA4 and the
+  // outbound webhooks go side by side: neither's slow endpoints hold up the other.
+  await Promise.all([
+    senderTurn(ga4Turns, "ga4_turn_failed", () => sendGa4Turn(env)),
+    senderTurn(webhookTurns, "webhook_turn_failed", () => sendWebhookTurn(env)),
+  ]);
   // Filling a zone's copy is repeatable and has the daily cron as a backstop: it is only ever retried.
   for (const { message, body } of zones) {
     try {
@@ -202,6 +201,17 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
       console.warn(JSON.stringify({ event: "zone_fill_failed", error: failure(err) }));
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
+  }
+}
+
+async function senderTurn(messages: Message[], failed: string, turn: () => Promise<unknown>): Promise<void> {
+  if (messages.length === 0) return;
+  try {
+    await turn();
+    for (const message of messages) message.ack();
+  } catch (err) {
+    console.warn(JSON.stringify({ event: failed, error: failure(err) }));
+    for (const message of messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
   }
 }
 

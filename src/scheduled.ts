@@ -1,6 +1,8 @@
 import { drainOutbox } from "./events/pipeline";
 import { forwardToGa4 } from "./ga4/forward";
 import { wakeGa4SenderIfDue } from "./ga4/send";
+import { forwardToWebhooks } from "./webhooks/forward";
+import { wakeWebhookSenderIfDue } from "./webhooks/send";
 import { housekeepInTurns } from "./housekeeping/purge";
 import { fillZonesInTurns } from "./queue";
 
@@ -12,7 +14,9 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
   if (controller.cron === EVERY_MINUTE) {
     await drainOutbox(env, { budgetMs: 20_000 });
     await forwardToGa4(env);
+    await forwardToWebhooks(env);
     await wakeGa4SenderIfDue(env, controller.scheduledTime);
+    await wakeWebhookSenderIfDue(env, controller.scheduledTime);
     return;
   }
   await housekeepInTurns(env, controller.scheduledTime);

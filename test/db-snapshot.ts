@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { drainOutbox } from "../src/events/pipeline";
 import { forwardToGa4 } from "../src/ga4/forward";
+import { forwardToWebhooks } from "../src/webhooks/forward";
 
 // Changed on every use of a key (at most once a minute): reading with a key is not writing data.
 const IGNORED_COLUMNS: Record<string, string[]> = { api_keys: ["last_used_at"] };
@@ -29,12 +30,13 @@ function listTables(): Promise<TableInfo[]> {
  * Every row of every table, as sorted JSON per table; with `workspaceId`, only that workspace's rows (its
  * own row in `workspaces`, and the rows of tables with a `workspace_id`). Two equal snapshots mean that
  * nothing was inserted, changed or deleted in between. It is taken once the outbox's consumers (the
- * rollups and GA4) have read what is pending, so that what they derive in the background from earlier
+ * rollups, GA4 and webhooks) have read what is pending, so that what they derive in the background from earlier
  * writes is not mistaken for a change made by the request under test.
  */
 export async function snapshotRows(workspaceId?: string): Promise<Record<string, string[]>> {
   await drainOutbox(env);
   await forwardToGa4(env);
+  await forwardToWebhooks(env);
   const snapshot: Record<string, string[]> = {};
   for (const { name, columns } of await listTables()) {
     const kept = columns.filter((c) => !IGNORED_COLUMNS[name]?.includes(c));

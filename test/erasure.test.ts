@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { insertDeadLetters } from "../src/db/dead-letters";
 import { createDb } from "../src/db/client";
 import { forwardToGa4 } from "../src/ga4/forward";
+import { forwardToWebhooks } from "../src/webhooks/forward";
 import { hashContact } from "../src/lib/contact";
 import worker from "../src/index";
 import { runQueue } from "./failures";
@@ -107,6 +108,16 @@ async function setUp() {
     method: "POST",
     body: JSON.stringify({ status: 503 }),
   });
+  // And pushes every change to a CRM's webhook, which logs each delivery.
+  const hook = await callJson("/api/v1/webhooks", {
+    key: created.adminKey,
+    body: {
+      url: `${env.TEST_WEBHOOK_RECEIVER}/r/erasure`,
+      events: ["link.clicked", "conversion.created", "message.delivered", "message.read", "message.replied"],
+    },
+    env: { ...env, ENVIRONMENT: "development" } as Env,
+  });
+  expect(hook.status).toBe(201);
   const a = { ...created, workspaceId: created.workspace.id as string };
   const b = await createWhatsAppWorkspace();
   const campaignA = (await createCampaign(a.adminKey)).id as string;
@@ -121,6 +132,7 @@ async function setUp() {
   });
   await applied();
   await forwardToGa4(env);
+  await forwardToWebhooks(env);
   return { a, b, erased, kept, elsewhere };
 }
 
@@ -196,6 +208,10 @@ describe("POST /api/v1/contacts/erase", () => {
     // And in the count of contacts sent marketing, for the opt-out rate.
     expect((await rowsMentioning(hash)).marketing_quarters?.map((r) => r.workspace_id)).toContain(a.workspaceId);
 
+    // And in the log of the CRM's webhook.
+    const deliveries = (await rowsMentioning(hash)).webhook_deliveries?.length ?? 0;
+    expect(deliveries).toBeGreaterThanOrEqual(5);
+
     const res = await erase(a.adminKey, "+1 (650) 555-0111");
     expect(res.status).toBe(200);
     expect(res.body.erased).toEqual({
@@ -210,6 +226,7 @@ describe("POST /api/v1/contacts/erase", () => {
       consents: 1,
       // The click and the two purchases.
       ga4Events: 3,
+      webhookDeliveries: deliveries,
       retentionContacts: 2,
     });
     // The click, the two conversions, the reply, the event, the message's changes and its steps.
@@ -295,6 +312,7 @@ describe("POST /api/v1/contacts/erase", () => {
       deadLetters: 0,
       consents: 0,
       ga4Events: 0,
+      webhookDeliveries: 0,
       retentionContacts: 0,
     });
     const after = await rowsMentioning(a.workspaceId);

@@ -94,6 +94,14 @@ async function seedEveryKind(w: Seeded, tag: string, n: number, at: number) {
   )
     .bind(`ga4_${w.id}.${tag}`, w.id, clickId, at + 8 * MINUTE)
     .run();
+  // And a webhook delivery of the click, in its endpoint's log.
+  await env.DB.prepare(
+    `INSERT INTO webhook_deliveries (id, endpoint_id, workspace_id, type, subject_id, payload, status, attempts,
+       next_at, lease_until, response_status, created_at, updated_at, delivered_at)
+     VALUES (?1, 'whe_test', ?2, 'link.clicked', ?3, '{}', 'delivered', 1, ?4, 0, 204, ?4, ?4, ?4)`,
+  )
+    .bind(`msg_${w.id}.${tag}`, w.id, clickId, at + 9 * MINUTE)
+    .run();
 }
 
 async function setRetention(w: Seeded, retentionDays: number) {
@@ -117,6 +125,7 @@ async function rowCounts(workspaceId: string) {
     "contact_events",
     "dead_letters",
     "ga4_events",
+    "webhook_deliveries",
   ];
   const counts: Record<string, number> = {};
   for (const table of tables) {
@@ -137,6 +146,7 @@ const everyTable = (n: number) => ({
   contact_events: n,
   dead_letters: n,
   ga4_events: n,
+  webhook_deliveries: n,
 });
 
 /** Every report over `from`..`to` (dates), without asOf. */
@@ -212,6 +222,7 @@ describe("the daily purge", () => {
         contact_events: 3,
         dead_letters: 3,
         ga4_events: 3,
+        webhook_deliveries: 3,
         outbox: expect.any(Number),
         visitor_salts: expect.any(Number),
         contact_erasures: 0,

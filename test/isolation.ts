@@ -18,6 +18,8 @@ export type World = {
   apiKeyId: string;
   /** An event GA4 forwarding gave up on, in the dead-letter store. */
   ga4EventId: string;
+  /** An outbound webhook endpoint, with a failed delivery in its log. */
+  webhookId: string;
   keys: Map<string, string>;
 };
 
@@ -55,6 +57,20 @@ export async function buildWorld(): Promise<World> {
   )
     .bind(ga4EventId, workspaceId, conversion.body.id, now)
     .run();
+  // On the local receiver (allowed where the Worker runs for local development), so that nothing leaves the machine.
+  const webhook = await callJson("/api/v1/webhooks", {
+    key: adminKey,
+    body: { url: `${env.TEST_WEBHOOK_RECEIVER}/r/isolation`, events: ["conversion.created"] },
+    env: { ...env, ENVIRONMENT: "development" } as Env,
+  });
+  expect(webhook.status).toBe(201);
+  await env.DB.prepare(
+    `INSERT INTO webhook_deliveries (id, endpoint_id, workspace_id, type, subject_id, payload, status, attempts, next_at,
+       lease_until, response_status, error, created_at, updated_at)
+     VALUES (?1, ?2, ?3, 'conversion.created', ?4, '{}', 'failed', 10, ?5, 0, 500, 'Answered HTTP 500', ?5, ?5)`,
+  )
+    .bind(`msg_${crypto.randomUUID().replaceAll("-", "")}`, webhook.body.id, workspaceId, conversion.body.id, now)
+    .run();
   return {
     workspaceId,
     adminKey,
@@ -66,6 +82,7 @@ export async function buildWorld(): Promise<World> {
     conversionId: conversion.body.id,
     apiKeyId: apiKey.body.id,
     ga4EventId,
+    webhookId: webhook.body.id,
     keys: new Map(),
   };
 }
@@ -166,6 +183,46 @@ export const OPERATIONS: Operation[] = [
     scopes: ["admin"],
     request: (w) => ({ path: "/api/v1/ga4/replay", body: { ids: [w.ga4EventId] } }),
     intruderStatus: 200,
+  },
+  {
+    // The intruder subscribes its own workspace.
+    operation: "POST /api/v1/webhooks",
+    scopes: ["admin"],
+    request: () => ({
+      path: "/api/v1/webhooks",
+      body: { url: "https://crm.example.com/other", events: ["link.clicked"] },
+    }),
+    intruderStatus: 201,
+  },
+  {
+    operation: "GET /api/v1/webhooks",
+    scopes: ["admin"],
+    request: () => ({ path: "/api/v1/webhooks" }),
+    intruderStatus: 200,
+  },
+  {
+    operation: "GET /api/v1/webhooks/{id}",
+    scopes: ["admin"],
+    request: (w) => ({ path: `/api/v1/webhooks/${w.webhookId}` }),
+    intruderStatus: 404,
+  },
+  {
+    operation: "DELETE /api/v1/webhooks/{id}",
+    scopes: ["admin"],
+    request: (w) => ({ path: `/api/v1/webhooks/${w.webhookId}`, method: "DELETE" }),
+    intruderStatus: 404,
+  },
+  {
+    operation: "GET /api/v1/webhooks/{id}/deliveries",
+    scopes: ["admin"],
+    request: (w) => ({ path: `/api/v1/webhooks/${w.webhookId}/deliveries` }),
+    intruderStatus: 404,
+  },
+  {
+    operation: "POST /api/v1/webhooks/{id}/replay",
+    scopes: ["admin"],
+    request: (w) => ({ path: `/api/v1/webhooks/${w.webhookId}/replay`, method: "POST" }),
+    intruderStatus: 404,
   },
   {
     operation: "POST /api/v1/links",
@@ -324,6 +381,7 @@ function secretsOf(owner: World, request: Request): string[] {
     owner.conversionId,
     owner.apiKeyId,
     owner.ga4EventId,
+    owner.webhookId,
     REVENUE,
   ];
   return secrets.filter((secret) => !named.includes(secret));

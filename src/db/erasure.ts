@@ -22,6 +22,8 @@ export type ErasedCounts = {
   consents: number;
   /** Events on their way to GA4 that were not sent yet, or failed. */
   ga4Events: number;
+  /** Outbound webhook deliveries about the contact, pending, failed or logged. */
+  webhookDeliveries: number;
   /** The contact's own retention rows (its starts, in UTC and in each wall-clock copy). */
   retentionContacts: number;
 };
@@ -37,6 +39,7 @@ export const emptyErasedCounts = (): ErasedCounts => ({
   deadLetters: 0,
   consents: 0,
   ga4Events: 0,
+  webhookDeliveries: 0,
   retentionContacts: 0,
 });
 
@@ -51,11 +54,16 @@ const EVENT_CHUNK = `SELECT id FROM contact_events WHERE workspace_id = ?1 AND c
 const CONSENT_CHUNK = `SELECT seq FROM consents WHERE workspace_id = ?1 AND contact_hash = ?2 LIMIT ?3`;
 
 const deleteOutboxAbout = (ids: string) => `DELETE FROM outbox WHERE workspace_id = ?1 AND subject_id IN (${ids})`;
-// Events not sent to GA4 yet (or failed) built from the clicks and conversions of a chunk.
+// Events not sent to GA4 yet (or failed) and webhook deliveries, built from the rows of a chunk.
 const deleteGa4About = (ids: string) => ({
   kind: "ga4Events" as const,
   sql: `DELETE FROM ga4_events WHERE workspace_id = ?1 AND subject_id IN (${ids})`,
 });
+const deleteDeliveriesAbout = (ids: string) => ({
+  kind: "webhookDeliveries" as const,
+  sql: `DELETE FROM webhook_deliveries WHERE workspace_id = ?1 AND subject_id IN (${ids})`,
+});
+const deleteForwardedAbout = (ids: string) => [deleteGa4About(ids), deleteDeliveriesAbout(ids)];
 
 /** Statements run in one batch; `kind` names the count a statement's changes add to, if any. */
 type Step = { kind?: keyof ErasedCounts; sql: string }[];
@@ -66,8 +74,9 @@ type Step = { kind?: keyof ErasedCounts; sql: string }[];
  */
 const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events" | "consents", Step> = {
   messages: [
-    deleteGa4About(`SELECT id FROM clicks WHERE workspace_id = ?1 AND message_id IN (${MESSAGE_CHUNK})
+    ...deleteForwardedAbout(`SELECT id FROM clicks WHERE workspace_id = ?1 AND message_id IN (${MESSAGE_CHUNK})
       UNION ALL SELECT id FROM conversions WHERE workspace_id = ?1 AND message_id IN (${MESSAGE_CHUNK})`),
+    deleteDeliveriesAbout(MESSAGE_CHUNK),
     { kind: "outboxEntries", sql: deleteOutboxAbout(MESSAGE_CHUNK) },
     {
       kind: "outboxEntries",
@@ -92,7 +101,7 @@ const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events"
     },
   ],
   clicks: [
-    deleteGa4About(`SELECT id FROM conversions WHERE click_id IN (${CLICK_CHUNK}) AND workspace_id = ?1
+    ...deleteForwardedAbout(`SELECT id FROM conversions WHERE click_id IN (${CLICK_CHUNK}) AND workspace_id = ?1
       UNION ALL ${CLICK_CHUNK}`),
     {
       kind: "outboxEntries",
@@ -107,7 +116,7 @@ const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events"
     { kind: "clicks", sql: `DELETE FROM clicks WHERE id IN (${CLICK_CHUNK})` },
   ],
   conversions: [
-    deleteGa4About(CONVERSION_CHUNK),
+    ...deleteForwardedAbout(CONVERSION_CHUNK),
     { kind: "outboxEntries", sql: deleteOutboxAbout(CONVERSION_CHUNK) },
     { kind: "conversions", sql: `DELETE FROM conversions WHERE id IN (${CONVERSION_CHUNK})` },
   ],
@@ -129,7 +138,7 @@ const STEPS: Record<"messages" | "clicks" | "conversions" | "inbound" | "events"
 // Clicks on them and conversions through them are the contact's (clicks carry the link's contact
 // hash; conversions may name only the link).
 const LINK_STEPS: Step = [
-  deleteGa4About(`SELECT c.id FROM links l JOIN conversions c ON c.link_id = l.id
+  ...deleteForwardedAbout(`SELECT c.id FROM links l JOIN conversions c ON c.link_id = l.id
     WHERE l.workspace_id = ?1 AND l.contact_hash = ?2`),
   {
     kind: "outboxEntries",
@@ -283,8 +292,19 @@ export async function eraseContactRows(
   const unlinked = await runStep(d1, LINK_STEPS, [workspaceId, contactHash, now], counts);
   await runStep(d1, RETENTION_SQL, [workspaceId, contactHash], counts);
   const deadLetters: Step = [{ kind: "deadLetters", sql: DEAD_LETTER_SQL }];
-  // Whatever of the contact's is still on its way to GA4, whichever row it was built from.
-  await runStep(d1, [{ kind: "ga4Events", sql: GA4_EVENTS_SQL }], [workspaceId, contactHash], counts);
+  // Whatever of the contact's is still on its way to GA4 or in a webhook's log, whichever row it was built from.
+  await runStep(
+    d1,
+    [
+      { kind: "ga4Events", sql: GA4_EVENTS_SQL },
+      {
+        kind: "webhookDeliveries",
+        sql: `DELETE FROM webhook_deliveries WHERE workspace_id = ?1 AND contact_hash = ?2`,
+      },
+    ],
+    [workspaceId, contactHash],
+    counts,
+  );
   while ((await runStep(d1, deadLetters, [workspaceId, contactHash, chunk], counts)).meta.changes >= chunk);
   return { counts, unlinkedCodes: (unlinked.results as { code: string }[]).map((r) => r.code) };
 }

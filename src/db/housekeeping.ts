@@ -23,6 +23,8 @@ const EXPIRING = {
   dead_letters: "created_at",
   // GA4 events never accepted (failed, or still retrying) go with the raw events they were built from.
   ga4_events: "created_at",
+  // The delivery log of outbound webhooks, with what is still pending or failed.
+  webhook_deliveries: "created_at",
 } as const;
 
 export type ExpiringTable = keyof typeof EXPIRING;

@@ -570,3 +570,70 @@ export const ga4Totals = sqliteTable("ga4_totals", {
   sent: integer("sent").notNull().default(0),
   skipped: integer("skipped").notNull().default(0),
 });
+
+export const webhookEventTypes = [
+  "link.clicked",
+  "conversion.created",
+  "message.delivered",
+  "message.read",
+  "message.replied",
+  "message.failed",
+] as const;
+export type WebhookEventType = (typeof webhookEventTypes)[number];
+
+/** Where a workspace's outbound webhooks go (SPEC §13); the signing secret is stored sealed with DATA_KEY. */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    url: text("url").notNull(),
+    events: text("events", { mode: "json" }).$type<WebhookEventType[]>().notNull(),
+    secret: text("secret").notNull(),
+    createdAt: integer("created_at").notNull(),
+    // Set when the endpoint answered 410 Gone: nothing more is sent until its deliveries are replayed.
+    disabledAt: integer("disabled_at"),
+    disabledReason: text("disabled_reason"),
+  },
+  (t) => [index("webhook_endpoints_by_workspace").on(t.workspaceId)],
+);
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+
+/**
+ * One event for one endpoint: built once when the webhooks' consumer reads the outbox
+ * (src/webhooks/forward.ts), `pending` until the endpoint accepts it, then kept as the delivery log
+ * (`delivered`, or `failed` once its retries are exhausted, until replayed).
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    // The webhook-id: the same on every attempt.
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    type: text("type").$type<WebhookEventType>().notNull(),
+    subjectId: text("subject_id").notNull(),
+    // Whose event it is, so that erasing a contact reaches its deliveries.
+    contactHash: text("contact_hash"),
+    // The body exactly as signed and sent.
+    payload: text("payload").notNull(),
+    status: text("status").$type<"pending" | "delivered" | "failed">().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAt: integer("next_at").notNull(),
+    leaseUntil: integer("lease_until").notNull().default(0),
+    // The last attempt's HTTP status, or why it had none.
+    responseStatus: integer("response_status"),
+    error: text("error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [
+    index("webhook_deliveries_due")
+      .on(t.nextAt)
+      .where(sql`status = 'pending'`),
+    index("webhook_deliveries_by_endpoint").on(t.endpointId, t.status),
+    index("webhook_deliveries_by_workspace").on(t.workspaceId, t.createdAt),
+  ],
+);
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

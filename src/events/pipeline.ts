@@ -1,5 +1,6 @@
 import { applyOutboxSlice, pendingOutbox, type Pending } from "../db/pipeline";
 import { forwardToGa4 } from "../ga4/forward";
+import { forwardToWebhooks } from "../webhooks/forward";
 import { enqueue } from "./enqueue";
 
 /**
@@ -59,12 +60,13 @@ export async function drainOutbox(
 }
 
 /**
- * The queue's wake: drains for the rollups and for GA4, and hands what a long burst leaves over to the
+ * The queue's wake: drains for the rollups, GA4 and outbound webhooks, and hands what a long burst leaves over to the
  * next delivery.
  */
 export async function handleWake(env: Env): Promise<void> {
   const left = await drainOutbox(env);
   await forwardToGa4(env);
+  await forwardToWebhooks(env);
   if (left.pending > 0) await enqueue(env.EVENTS, [{ type: "outbox" }]);
 }
 

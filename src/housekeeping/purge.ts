@@ -10,6 +10,7 @@ import {
 } from "../db/housekeeping";
 import { outboxProgress } from "../db/pipeline";
 import { forwardToGa4 } from "../ga4/forward";
+import { forwardToWebhooks } from "../webhooks/forward";
 import { listWorkspaceSettings } from "../db/workspace-settings";
 import { defaultSettings } from "../db/workspaces";
 import { enqueue } from "../events/enqueue";
@@ -74,12 +75,13 @@ async function retentionCutoffs(d1: D1Database, now: number): Promise<Cutoff[]> 
 /**
  * Whether everything recorded in the outbox before this turn has been applied, after letting the
  * consumers catch up for a while. Raw rows are deleted only then, so that no row goes before the
- * rollups have counted it; GA4's consumer reads them too, and catches up first.
+ * rollups have counted it; GA4's and the webhooks' consumers read them too, and catch up first.
  */
 async function rollupsCaughtUp(env: Env): Promise<boolean> {
   const { recorded } = await outboxProgress(env.DB);
   try {
     await forwardToGa4(env);
+    await forwardToWebhooks(env);
     await drainOutbox(env, { budgetMs: CATCH_UP_MS });
   } catch (err) {
     // The rest of the housekeeping does not need the rollups; the raw rows wait for the next turn.

@@ -11,7 +11,7 @@ const publishablePart = customAlphabet(alphanumeric, 24);
 export const newLinkCode = customAlphabet(readable, 7);
 export const newClickId = customAlphabet(alphanumeric, 16);
 
-export type IdPrefix = "ws" | "key" | "cmp" | "lnk" | "cnv" | "evt" | "ga4";
+export type IdPrefix = "ws" | "key" | "cmp" | "lnk" | "cnv" | "evt" | "ga4" | "whe" | "msg";
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${entityId()}`;

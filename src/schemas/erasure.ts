@@ -19,6 +19,7 @@ export const EraseContactResult = z
         deadLetters: count("Events about the contact that could never be stored"),
         consents: count("The contact's consent records, opt-outs included"),
         ga4Events: count("Events of the contact on their way to GA4, not sent yet or failed"),
+        webhookDeliveries: count("Outbound webhook deliveries about the contact: pending, failed or in the log"),
         retentionContacts: count(
           "The contact's rows in the retention rollups (UTC and the reporting time zone); the cohorts no longer count it",
         ),

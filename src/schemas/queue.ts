@@ -101,6 +101,8 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("outbox") }),
   // A turn of the GA4 sender (deliveries queue; see src/ga4/send.ts).
   z.object({ type: z.literal("ga4") }),
+  // A turn of the outbound webhooks' sender (deliveries queue; see src/webhooks/send.ts).
+  z.object({ type: z.literal("webhooks") }),
   // The daily housekeeping has work left that one turn could not do (see src/housekeeping/purge.ts).
   z.object({ type: z.literal("housekeeping") }),
 ]);

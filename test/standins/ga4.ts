@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { checkMeasurementBody, GA4_LIMITS } from "../../src/lib/ga4-rules";
+import { checkMeasurementBody, GA4_LIMITS } from "../../src/lib/ga4-rules.ts";
 import type { Received } from "./ga4-received";
 
 /**

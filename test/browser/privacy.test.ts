@@ -273,6 +273,13 @@ async function runScenario(service: WranglerService): Promise<Values> {
     body: { name: "CRM sync", scopes: ["links:write", "events:write", "reports:read"] },
     expected: 201,
   });
+  // A CRM's webhook (on the discard port, so deliveries fail and are retried and logged), whose signing secret
+  // is shown once and must then be found nowhere.
+  const { secret: webhookSecret } = await call<{ secret: string }>("POST", "/api/v1/webhooks", {
+    token: admin,
+    body: { url: "http://127.0.0.1:9/crm", events: ["link.clicked", "conversion.created", "message.delivered"] },
+    expected: 201,
+  });
   const campaign = await call<{ id: string }>("POST", "/api/v1/campaigns", {
     token: key,
     body: { name: campaignName, variants: ["A", "B"] },
@@ -529,6 +536,8 @@ async function runScenario(service: WranglerService): Promise<Values> {
     { label: "WhatsApp app secret", value: appSecret },
     { label: VERIFY_TOKEN, value: verifyToken },
     { label: "GA4 API secret", value: ga4Secret },
+    { label: "webhook signing secret", value: webhookSecret },
+    { label: "webhook signing key (base64, without whsec_)", value: webhookSecret.slice("whsec_".length) },
     { label: "IPv4 address", value: IPV4 },
     { label: "IPv6 address", value: IPV6 },
     { label: "IPv6 /64", value: IPV6_BLOCK },

@@ -69,8 +69,16 @@ async function buildScenario() {
   const other = await createCampaign(adminKey);
   const id = (n: number) => `wamid.aud${n}.${crypto.randomUUID()}`;
   const m = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [i + 1, id(i + 1)])) as Record<number, string>;
+  // Links with an externalId of their own: a message registered without one takes its link's.
   const linkOf = async (n: number) =>
-    (await createLink(adminKey, { campaignId: campaign.id, contact: phone(n), messageId: m[n] })).code as string;
+    (
+      await createLink(adminKey, {
+        campaignId: campaign.id,
+        contact: phone(n),
+        messageId: m[n],
+        externalId: `link-${n}`,
+      })
+    ).code as string;
   const links = { 1: await linkOf(1), 4: await linkOf(4), 5: await linkOf(5), 6: await linkOf(6) };
   const sentAt = iso(B);
   const message = (n: number, fields: Record<string, unknown> = {}) => ({
@@ -168,7 +176,7 @@ async function buildScenario() {
     read_not_clicked: [entry(2, B + 3 * MIN, null, "crm,2"), entry(3, B + 4 * MIN)],
     clicked_not_converted: [
       entry(4, (await state(4)).clickedAt, links[4], "crm-4"),
-      entry(5, (await state(5)).clickedAt, links[5]),
+      entry(5, (await state(5)).clickedAt, links[5], "link-5"),
     ],
     converted: [entry(6, (await state(6)).convertedAt, links[6], "crm-6")],
     limited: [entry(7, B + 7 * MIN, null, "crm-7")],

@@ -10,12 +10,14 @@ export type AudienceRow = AudiencePosition & {
   variant: string | null;
 };
 
-// One range of messages_audience, walked in (audience_at, rowid) order from the position after ?4,
+// A message's externalId is its own, else its link's (as in the exports). One range of messages_audience, walked in (audience_at, rowid) order from the position after ?4,
 // ?5 (the index entries end in the rowid). Contacts whose latest consent record (by time, then by
 // insertion) is an opt-out are skipped as the page is read: consent changes apart from the messages,
 // so it cannot be part of the index.
 const AUDIENCE_PAGE_SQL = `SELECT m.rowid AS rowid, m.audience_at AS reachedAt, m.id AS messageId,
-  m.external_id AS externalId, m.link_code AS linkCode, m.variant
+  COALESCE(m.external_id,
+    (SELECT l.external_id FROM links l WHERE l.code = m.link_code AND l.workspace_id = m.workspace_id)) AS externalId,
+  m.link_code AS linkCode, m.variant
 FROM messages m INDEXED BY messages_audience
 WHERE m.workspace_id = ?1 AND m.campaign_id = ?2 AND m.audience_stage = ?3
   AND (m.audience_at, m.rowid) > (?4, ?5)

@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { readAudience, type AudiencePage as Page } from "../audiences/read";
+import { readAudience, type AudiencePage } from "../audiences/read";
 import { caughtUp } from "../middleware/caught-up";
 import { requireApiKey } from "../middleware/auth";
 import { createRouter } from "../middleware/validation";
-import { AudiencePage, AudienceQuery } from "../schemas/audiences";
+import { AudienceList, AudienceQuery } from "../schemas/audiences";
 import { bearerSecurity, errorResponses } from "../schemas/common";
 import { reportResponse } from "../schemas/reports";
 import { respondReport } from "./reports/respond";
@@ -24,7 +24,7 @@ audienceRoutes.openapi(
     tags: ["Audiences"],
     request: { query: AudienceQuery },
     responses: {
-      200: reportResponse(AudiencePage, `One page (CSV: ${CSV_HEADER.join(",")})`),
+      200: reportResponse(AudienceList, `One page (CSV: ${CSV_HEADER.join(",")})`),
       ...errorResponses(400, 401, 403),
     },
   }),
@@ -35,7 +35,7 @@ audienceRoutes.openapi(
       c,
       format,
       page,
-      (p: Page) => ({ header: CSV_HEADER, rows: p.messages.map((m) => CSV_HEADER.map((column) => m[column])) }),
+      (p: AudiencePage) => ({ header: CSV_HEADER, rows: p.messages.map((m) => CSV_HEADER.map((column) => m[column])) }),
       "audience",
       page.nextCursor ? { "x-next-cursor": page.nextCursor } : {},
     );

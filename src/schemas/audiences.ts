@@ -15,17 +15,20 @@ export const AudienceQuery = ListQuery.extend({
 export const AudienceMessage = z
   .object({
     messageId: z.string().openapi({ description: "The wamid" }),
-    externalId: z.string().nullable().openapi({ description: "Your own id for the contact, as registered" }),
+    externalId: z
+      .string()
+      .nullable()
+      .openapi({ description: "Your own id for the contact: the message's, else its link's" }),
     linkCode: z.string().nullable(),
     variant: z.string().nullable(),
     reachedAt: isoDateTime.openapi({ description: "When the message reached the stage" }),
   })
   .openapi("AudienceMessage");
 
-export const AudiencePage = z
+export const AudienceList = z
   .object({
     asOf: reportAsOf,
     messages: z.array(AudienceMessage),
     nextCursor: z.string().nullable(),
   })
-  .openapi("Audience");
+  .openapi("AudienceList");

@@ -163,6 +163,7 @@ const STEP_TABLES = {
   conversions: "conversions",
   inbound: "inbound_messages",
   contactEvents: "contact_events",
+  optOuts: "consents",
 };
 
 function printSeeding({ messages, wall, steps }, raw, before) {
@@ -334,8 +335,67 @@ function reportsToMeasure(setup) {
       path: `/api/v1/reports/breakdown?${campaign}&dimension=country&metric=clicks`,
       check: (p, b, f) => compare(p, "sum of rows", sum(b.rows, "count"), f.clicks.clicks),
     },
+    {
+      name: "audience first page",
+      path: audiencePath(setup),
+      targetMs: 100,
+      check: (p, b, f) => {
+        const expected = f.audience.deliveredNotRead;
+        compare(p, "messages on the first page", b.messages.length, Math.min(AUDIENCE_PAGE, expected));
+        compare(p, "nextCursor", b.nextCursor !== null, expected > AUDIENCE_PAGE);
+      },
+    },
+    {
+      name: "audience deep page",
+      // Set by walkAudience: the page halfway through the audience.
+      path: null,
+      targetMs: 100,
+      prepare: walkAudience,
+      check: (p, b, f) => {
+        const rest = f.audience.deliveredNotRead - deepPageIndex(f) * AUDIENCE_PAGE;
+        compare(p, "messages on the deep page", b.messages.length, Math.min(AUDIENCE_PAGE, rest));
+      },
+    },
     { name: "bare 302 (floor)", path: "/__bare", status: 302, check: null },
   ];
+}
+
+const AUDIENCE_PAGE = 1000;
+const deepPageIndex = (facts) => Math.floor(facts.audience.deliveredNotRead / AUDIENCE_PAGE / 2);
+const audiencePath = (setup, cursor) =>
+  `/api/v1/audiences?campaignId=${setup.main.id}&stage=delivered_not_read&limit=${AUDIENCE_PAGE}${cursor ? `&cursor=${cursor}` : ""}`;
+
+/**
+ * Reads the whole delivered_not_read audience, untimed: it must hold every message the raw data puts
+ * there, each once, in the order they reached it. The page halfway through becomes the deep page.
+ */
+async function walkAudience(report, base, setup, facts) {
+  const expected = facts.audience.deliveredNotRead;
+  const middle = deepPageIndex(facts);
+  const seen = new Set();
+  let [cursor, last, pages, deep, disorder, received] = [null, "", 0, null, 0, 0];
+  do {
+    const answer = await timedGet(base, audiencePath(setup, cursor), setup.reportsKey);
+    if (answer.status !== 200) {
+      throw new Error(`audience page ${pages + 1}: ${answer.status} ${answer.text.slice(0, 300)}`);
+    }
+    const body = JSON.parse(answer.text);
+    received += body.messages.length;
+    for (const message of body.messages) {
+      if (message.reachedAt < last) disorder++;
+      last = message.reachedAt;
+      seen.add(message.messageId);
+    }
+    if (pages === middle) deep = cursor;
+    pages++;
+    cursor = body.nextCursor;
+  } while (cursor !== null);
+  report.path = audiencePath(setup, deep);
+  const problems = [];
+  compare(problems, "messages in the audience", received, expected);
+  compare(problems, "distinct messages in the audience", seen.size, expected);
+  compare(problems, "messages out of order", disorder, 0);
+  return problems;
 }
 
 // ---- measuring ---------------------------------------------------------------------------------
@@ -460,7 +520,7 @@ function printMethod() {
     "server: Miniflare's API in this process starts workerd, which answers on 127.0.0.1 itself (no dev proxy); it serves a bundle of bench/worker.ts made at start with the bindings of wrangler.toml; local D1 (SQLite) in a fresh temp dir, migrations applied through its binding",
   );
   console.log(
-    `dataset per size N (${SIZES.map(short).join(", ")}): one workspace; campaign "Black Friday" (variants A, B) with N messages and "Restock alert" with N/${SECOND_CAMPAIGN_SHARE}, sent over ${WINDOW_DAYS} days ending two UTC midnights ago to N/4 contacts in 6 countries; written inside the Worker as bulk INSERT … SELECT into the raw tables (messages, clicks, conversions, inbound_messages, contact_events), rows as the write paths store them, so the triggers build the rollups; each message in its final state (≈2.6 statuses per message as final states: 95% delivered, 60% read, 3% failed; billable pricing on delivered ones); ≈0.3·N human clicks on the campaign links carrying the message id; every message names its campaign link as a registration's linkCode does, ≈0.03·N conversions attributed to a click (5–200 EUR), ≈0.05·N replies (one in 17 without context), ≈0.02·N CSAT and chatbot events; ${SIZES.length > 1 ? `the ${short(SIZES[0])} dataset is measured, then grown to ${short(SIZES.at(-1))}` : ""}`,
+    `dataset per size N (${SIZES.map(short).join(", ")}): one workspace; campaign "Black Friday" (variants A, B) with N messages and "Restock alert" with N/${SECOND_CAMPAIGN_SHARE}, sent over ${WINDOW_DAYS} days ending two UTC midnights ago to N/4 contacts in 6 countries; written inside the Worker as bulk INSERT … SELECT into the raw tables (messages, clicks, conversions, inbound_messages, contact_events, consents), rows as the write paths store them, so the triggers build the rollups; each message in its final state (≈2.6 statuses per message as final states: 95% delivered, 60% read, 3% failed; billable pricing on delivered ones); ≈0.3·N human clicks on the campaign links carrying the message id; every message names its campaign link as a registration's linkCode does, ≈0.03·N conversions attributed to a click (5–200 EUR), ≈0.05·N replies (one in 17 without context), ≈0.02·N CSAT and chatbot events, one contact in 50 opted out (audiences skip them); ${SIZES.length > 1 ? `the ${short(SIZES[0])} dataset is measured, then grown to ${short(SIZES.at(-1))}` : ""}`,
   );
   console.log(
     `timing: per size ${WARMUP_ROUNDS} warm-up rounds, then ${ROUNDS} measured rounds; a round asks every report once, in turn, one request at a time (fetch, keep-alive), with a reports:read key; latency = request sent to body read; a report stops being asked after ${WARMUP_BUDGET_MS / 1000} s of warm-up or ${MEASURE_BUDGET_MS / 1000} s measured (at least ${MIN_SAMPLES} answers); each report's first answer is checked against the raw data`,
@@ -601,6 +661,11 @@ async function main() {
     console.log(
       `dataset: ${count(facts.raw.messages)} messages (${count(facts.raw.statuses)} statuses as final states), ${count(facts.raw.clicks)} clicks, ${count(facts.raw.conversions)} conversions, ${count(facts.raw.inbound_messages)} inbound, ${count(facts.raw.contact_events)} contact events, ${count(facts.cohorts.reduce((s, c) => s + c.contacts, 0))} contacts (counted in ${seconds(performance.now() - started)})`,
     );
+    for (const report of reports.filter((r) => r.prepare)) {
+      const problems = await report.prepare(report, base, setup, facts);
+      report.failures ??= [];
+      if (problems.length > 0) report.failures.push(`${short(size)}: wrong audience: ${problems.join("; ")}`);
+    }
     await probe(base, setup.reportsKey, reports, facts, size);
     for (const report of reports) {
       for (const failure of report.failures.filter((f) => f.startsWith(`${short(size)}:`))) {

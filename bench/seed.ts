@@ -192,6 +192,14 @@ SELECT 'evt_' || ?2 || printf('%015d', i), ?1,
   delivered_at + (600 + u % 3000) * 1000, delivered_at + (601 + u % 3000) * 1000
 FROM c ORDER BY contact_hash`;
 
+// Opt-outs through the API of one contact in fifty, at the start of the window, so that audiences skip
+// their messages as they read. Contacts are numbered as the messages number them (a stream of N messages
+// goes to N / 4 contacts): a chunk of the main stream writes those of its quarter of the numbers.
+const OPT_OUTS_SQL = `WITH RECURSIVE n(c) AS (
+  SELECT CAST(?3 AS INTEGER) / 4 UNION ALL SELECT c + 1 FROM n WHERE c + 1 < CAST(?4 AS INTEGER) / 4)
+INSERT OR IGNORE INTO consents (workspace_id, contact_hash, opted_in, source, occurred_at, received_at)
+SELECT ?1, ${hex64("c", 5)}, 0, 'api', ?10, ?10 FROM n WHERE ?2 = 'a' AND c % 50 = 0`;
+
 const STEPS = {
   messages: MESSAGES_SQL,
   clicks: CLICKS_SQL,
@@ -199,6 +207,7 @@ const STEPS = {
   conversions: CONVERSIONS_SQL,
   inbound: INBOUND_SQL,
   contactEvents: CONTACT_EVENTS_SQL,
+  optOuts: OPT_OUTS_SQL,
 };
 
 /** Writes one chunk of a stream, table by table; answers each statement's time and row changes (triggers' included). */
@@ -266,7 +275,15 @@ FROM (SELECT MIN(report_at) AS first FROM messages
   WHERE workspace_id = ?1 AND contact_hash IS NOT NULL AND report_at IS NOT NULL GROUP BY contact_hash)
 GROUP BY week ORDER BY week`;
 
-const RAW_TABLES = ["messages", "clicks", "conversions", "inbound_messages", "contact_events"];
+// The campaign's messages delivered and neither read nor clicked (a conversion implies the click), to
+// contacts who did not opt out (the seed records opt-outs only): the delivered_not_read audience, from
+// the raw columns.
+const AUDIENCE_FACTS_SQL = `SELECT COUNT(*) AS deliveredNotRead FROM messages m
+WHERE m.workspace_id = ?1 AND m.campaign_id = ?2 AND m.delivered_at IS NOT NULL AND m.read_at IS NULL
+  AND m.clicked_at IS NULL AND m.converted_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.workspace_id = ?1 AND c.contact_hash = m.contact_hash)`;
+
+const RAW_TABLES = ["messages", "clicks", "conversions", "inbound_messages", "contact_events", "consents"];
 // Every table the triggers keep for reports (the retention lookup tables have no workspace_id).
 const ROLLUP_TABLES_SQL = `SELECT name FROM sqlite_master WHERE type = 'table'
   AND (name LIKE '%rollups' OR name LIKE 'retention%' OR name = 'message_delays')
@@ -304,6 +321,7 @@ async function facts(d1: D1Database, { workspaceId, campaignId }: { workspaceId:
     clicks: (await all(CLICKS_FACTS_SQL))[0],
     conversions: (await all(CONVERSIONS_FACTS_SQL))[0],
     contactEvents: await all(EVENTS_FACTS_SQL),
+    audience: (await all(AUDIENCE_FACTS_SQL))[0],
     cohorts: await d1
       .prepare(COHORTS_SQL)
       .bind(workspaceId)

@@ -22,12 +22,13 @@ const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 const CLICK_COLUMNS = [
-  ...["id", "occurredAt", "linkId", "linkCode", "campaignId", "variant", "messageId", "kind", "isUnique"],
+  ...["id", "occurredAt", "linkId", "linkCode", "campaignId", "variant", "messageId", "externalId", "kind"],
+  "isUnique",
   ...["country", "deviceType", "os", "browser", "referrerHost", "userAgent"],
 ];
 const CONVERSION_COLUMNS = [
   ...["id", "occurredAt", "event", "orderId", "value", "currency", "source", "clickId", "linkCode"],
-  ...["campaignId", "variant", "messageId", "gaClientId"],
+  ...["campaignId", "variant", "messageId", "externalId", "gaClientId"],
 ];
 const MESSAGE_COLUMNS = [
   ...["id", "campaignId", "variant", "linkCode", "externalId", "category", "country", "status", "sentAt"],
@@ -153,6 +154,7 @@ describe("GET /api/v1/export/clicks", () => {
         campaignId: campaign.id,
         variant: "B",
         messageId,
+        externalId: "",
         kind: "click",
         isUnique: "true",
         country: "PT",
@@ -250,6 +252,7 @@ describe("GET /api/v1/export/conversions", () => {
         campaignId: campaign.id,
         variant: "B",
         messageId,
+        externalId: "",
         gaClientId: "1234567890.1700000000",
       },
       expect.objectContaining({
@@ -277,6 +280,55 @@ describe("GET /api/v1/export/conversions", () => {
     }
     const rows = await exportNdjson(`conversions?from=${iso(now - 2 * 3_600_000)}&to=${iso(now - 3_600_000)}`, key);
     expect(rows.map((row) => row.orderId)).toEqual(["o-2"]);
+  });
+});
+
+describe("exports: externalId", () => {
+  it("carries the business's contact id on clicks and conversions: the message's, else the link's", async () => {
+    const { adminKey } = await createWorkspace();
+    const key = await createApiKey(adminKey, ["reports:read"]);
+    const campaign = await createCampaign(adminKey);
+    const [withMessageId, noExternalId] = [`wamid.${crypto.randomUUID()}`, `wamid.${crypto.randomUUID()}`];
+    const sentAt = iso(Date.now() - MIN);
+    // The message's own externalId wins over its link's.
+    const both = await createLink(adminKey, {
+      campaignId: campaign.id,
+      messageId: withMessageId,
+      externalId: "crm-link-1",
+    });
+    // A link for a message registered without one: the link's.
+    const linkOnly = await createLink(adminKey, {
+      campaignId: campaign.id,
+      messageId: noExternalId,
+      externalId: "crm,2",
+    });
+    // A link with no message at all: the link's.
+    const bare = await createLink(adminKey, { campaignId: campaign.id, externalId: "crm-link-3" });
+    const none = await createLink(adminKey, { campaignId: campaign.id });
+    await register(adminKey, [
+      { id: withMessageId, contact: CONTACT, linkCode: both.code, externalId: "crm-message-1", sentAt },
+      { id: noExternalId, contact: "+44 7700 900124", linkCode: linkOnly.code, sentAt },
+    ]);
+    const clickIds: string[] = [];
+    for (const link of [both, linkOnly, bare, none]) {
+      clickIds.push((await clickThrough(link.code))!);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    for (const clickId of clickIds) await convert(adminKey, { clickId, orderId: `o-${clickId}` });
+    await convert(adminKey, { orderId: "unattributed" });
+    const expected = ["crm-message-1", "crm,2", "crm-link-3", null];
+
+    const clicks = await exportNdjson("clicks", key);
+    expect(clicks.map((row) => [row.id, row.externalId])).toEqual(clickIds.map((id, i) => [id, expected[i]]));
+    const clicksCsv = await exportCsv("clicks", key);
+    expect(clicksCsv.map((row) => row.externalId)).toEqual(expected.map((id) => id ?? ""));
+
+    const conversions = await exportNdjson("conversions", key);
+    const byClick = new Map(conversions.map((row) => [row.clickId, row.externalId]));
+    expect(clickIds.map((id) => byClick.get(id))).toEqual(expected);
+    expect(conversions.find((row) => row.orderId === "unattributed")).toMatchObject({ externalId: null });
+    const conversionsCsv = await exportCsv("conversions", key);
+    expect(conversionsCsv.find((row) => row.clickId === clickIds[1])).toMatchObject({ externalId: "crm,2" });
   });
 });
 

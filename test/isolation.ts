@@ -336,6 +336,13 @@ export const OPERATIONS: Operation[] = [
     request: (w) => ({ path: `/api/v1/reports/breakdown?dimension=link&${REPORT_QUERY(w)}` }),
     intruderStatus: 200,
   },
+  {
+    // The owner's campaign is no campaign of the intruder's workspace.
+    operation: "GET /api/v1/audiences",
+    scopes: ["reports:read"],
+    request: (w) => ({ path: `/api/v1/audiences?campaignId=${w.campaignId}&stage=converted` }),
+    intruderStatus: 400,
+  },
   ...["clicks", "conversions", "messages"].map((table) => ({
     operation: `GET /api/v1/export/${table}`,
     scopes: ["reports:read"] as ApiScope[],

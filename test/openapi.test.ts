@@ -53,6 +53,7 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /api/v1/export/clicks",
         "GET /api/v1/export/conversions",
         "GET /api/v1/export/messages",
+        "GET /api/v1/audiences",
         "GET /{code}",
         "GET /t/s.js",
         "POST /t/collect",

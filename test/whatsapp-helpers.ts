@@ -44,6 +44,8 @@ type StatusInit = {
   biz?: string;
   errors?: unknown[];
   pricing?: Record<string, unknown>;
+  /** `group` for a message to a WhatsApp group (`recipient` is then the group's id). */
+  recipientType?: string;
 };
 
 export function statusBody(...statuses: StatusInit[]) {
@@ -57,6 +59,7 @@ export function statusBody(...statuses: StatusInit[]) {
       ...(s.biz ? { biz_opaque_callback_data: s.biz } : {}),
       ...(s.errors ? { errors: s.errors } : {}),
       ...(s.pricing ? { pricing: s.pricing } : {}),
+      ...(s.recipientType ? { recipient_type: s.recipientType } : {}),
     })),
   });
 }

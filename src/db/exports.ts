@@ -83,15 +83,26 @@ function timeOrderedExport(
   };
 }
 
+// Subqueries name every column with its table: drizzle leaves a lone table's columns unqualified,
+// which inside a subquery could bind to the subquery's own table.
+
+/** The business's own id for the contact of a click or conversion: its message's, else its link's. */
+const externalIdOf = (table: "clicks" | "conversions") =>
+  sql.raw(`COALESCE(
+    (SELECT external_id FROM messages WHERE messages.workspace_id = ${table}.workspace_id AND messages.id = ${table}.message_id),
+    (SELECT external_id FROM links WHERE links.id = ${table}.link_id))`);
+
 // Neither visitor_hash nor contact_hash is exported: both are keyed identifiers of people.
 export const clickExport = timeOrderedExport(
   "clicks",
   "Every visit to a link (human clicks, link previews, bots)",
   clicks,
-  fieldList(`id occurredAt linkId linkCode campaignId variant messageId kind isUnique
+  fieldList(`id occurredAt linkId linkCode campaignId variant messageId externalId kind isUnique
     country deviceType os browser referrerHost userAgent`),
-  // Spelled out: drizzle leaves a lone table's columns unqualified, which inside a subquery could bind to links.
-  { linkCode: sql`(SELECT code FROM links WHERE links.id = clicks.link_id)` },
+  {
+    linkCode: sql`(SELECT code FROM links WHERE links.id = clicks.link_id)`,
+    externalId: externalIdOf("clicks"),
+  },
 );
 
 export const conversionExport = timeOrderedExport(
@@ -99,7 +110,8 @@ export const conversionExport = timeOrderedExport(
   "Every conversion, with the click, link, campaign and message it was attributed to",
   conversions,
   fieldList(`id occurredAt event orderId value currency source clickId linkCode
-    campaignId variant messageId gaClientId`),
+    campaignId variant messageId externalId gaClientId`),
+  { externalId: externalIdOf("conversions") },
 );
 
 const messageFacts = fieldList("id campaignId variant linkCode externalId category country");

@@ -12,6 +12,8 @@ export type StoredStatus = {
   bizOpaque: string | null;
   errors: unknown[] | null;
   pricing: Record<string, unknown> | null;
+  /** Absent from statuses queued before it was kept. */
+  recipientType?: string | null;
 };
 
 export type StoredInbound = {
@@ -42,7 +44,7 @@ const earliest = (column: string) =>
 // `biz_opaque_callback_data` equal to one of the workspace's link codes joins the message to that link.
 export const UPSERT_STATUSES_SQL = `INSERT INTO messages
   (workspace_id, id, contact_hash, country, biz_opaque, link_code, campaign_id, variant,
-   sent_at, delivered_at, read_at, failed_at, errors, pricing, created_at)
+   sent_at, delivered_at, read_at, failed_at, errors, pricing, recipient_type, created_at)
 SELECT s.value->>'workspaceId', s.value->>'messageId', s.value->>'contactHash', s.value->>'country',
   s.value->>'bizOpaque',
   l.code, l.campaign_id, l.variant,
@@ -50,7 +52,7 @@ SELECT s.value->>'workspaceId', s.value->>'messageId', s.value->>'contactHash', 
   CASE s.value->>'status' WHEN 'delivered' THEN s.value->>'at' END,
   CASE s.value->>'status' WHEN 'read' THEN s.value->>'at' END,
   CASE s.value->>'status' WHEN 'failed' THEN s.value->>'at' END,
-  json_extract(s.value, '$.errors'), json_extract(s.value, '$.pricing'), ?2
+  json_extract(s.value, '$.errors'), json_extract(s.value, '$.pricing'), s.value->>'recipientType', ?2
 FROM json_each(?1) s
 LEFT JOIN links l ON l.code = s.value->>'bizOpaque' AND l.workspace_id = s.value->>'workspaceId'
 WHERE true
@@ -63,7 +65,8 @@ ON CONFLICT (workspace_id, id) DO UPDATE SET
   variant = COALESCE(messages.variant, excluded.variant),
   ${earliest("sent_at")}, ${earliest("delivered_at")}, ${earliest("read_at")}, ${earliest("failed_at")},
   errors = COALESCE(messages.errors, excluded.errors),
-  pricing = COALESCE(messages.pricing, excluded.pricing)`;
+  pricing = COALESCE(messages.pricing, excluded.pricing),
+  recipient_type = COALESCE(messages.recipient_type, excluded.recipient_type)`;
 
 const INSERT_INBOUND_SQL = `INSERT OR IGNORE INTO inbound_messages
   (workspace_id, id, contact_hash, context_id, type, occurred_at, received_at)

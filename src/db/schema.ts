@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { AUDIENCE_AT_SQL, AUDIENCE_STAGE_SQL } from "./audience-stages";
 
 // Times are stored as epoch milliseconds (UTC) so that range scans and rollups compare integers.
 
@@ -202,6 +203,11 @@ export const messages = sqliteTable(
       sql`NULLIF(MIN(COALESCE(sent_at, 9e15), COALESCE(delivered_at, 9e15), COALESCE(read_at, 9e15), COALESCE(failed_at, 9e15), COALESCE(clicked_at, 9e15)), 9e15)`,
       { mode: "virtual" },
     ),
+    // `group` when WhatsApp said the message went to a group: not a recipient of its own.
+    recipientType: text("recipient_type"),
+    // The audience the message is in (src/db/audience-stages.ts), and since when.
+    audienceStage: integer("audience_stage").generatedAlwaysAs(sql.raw(AUDIENCE_STAGE_SQL), { mode: "virtual" }),
+    audienceAt: integer("audience_at").generatedAlwaysAs(sql.raw(AUDIENCE_AT_SQL), { mode: "virtual" }),
   },
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.id] }),
@@ -211,6 +217,13 @@ export const messages = sqliteTable(
     index("messages_link")
       .on(t.workspaceId, t.linkCode, t.contactHash)
       .where(sql`${t.linkCode} IS NOT NULL`),
+    // A campaign's audience a page at a time, in the order its messages reached the stage (entries end
+    // in the rowid, the tie-breaker). Stages are exclusive, so a message has at most one entry, and a
+    // status moves it from one stage's range to the next: one entry deleted and one written, the cost
+    // of five partial indexes (one per stage) in one.
+    index("messages_audience")
+      .on(t.workspaceId, t.campaignId, t.audienceStage, t.audienceAt)
+      .where(sql`${t.audienceStage} IS NOT NULL AND ${t.campaignId} IS NOT NULL`),
   ],
 );
 

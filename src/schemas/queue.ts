@@ -44,6 +44,7 @@ export const StoredStatusSchema = z.object({
   bizOpaque: text(512).nullable(),
   errors: boundedJson(z.array(z.unknown())).nullable(),
   pricing: boundedJson(z.record(z.string(), z.unknown())).nullable(),
+  recipientType: text(32).nullable().optional(),
 }) satisfies z.ZodType<StoredStatus>;
 
 export const StoredInboundSchema = z.object({

@@ -68,6 +68,8 @@ export type StatusEvent = {
   bizOpaque: string | null;
   errors: unknown[] | null;
   pricing: Record<string, unknown> | null;
+  /** `group` for a message to a WhatsApp group (no recipient of its own), as Meta says; null when it does not. */
+  recipientType: string | null;
 };
 
 /** A contact's marketing opt-out or opt-in, as WhatsApp reported it. */
@@ -172,6 +174,7 @@ export function readWebhookEvents(
           bizOpaque: s.biz_opaque_callback_data ?? null,
           errors: s.errors ?? null,
           pricing: s.pricing ?? null,
+          recipientType: s.recipient_type ?? null,
         });
         if (status === "failed" && hasContact(contact) && reportsStoppedMarketing(s.errors)) {
           parsed.consents.push({ contact, optedIn: false, at: s.timestamp * 1000 });

@@ -1,0 +1,4 @@
+ALTER TABLE `messages` ADD `recipient_type` text;--> statement-breakpoint
+ALTER TABLE `messages` ADD `audience_stage` integer GENERATED ALWAYS AS (CASE WHEN recipient_type IS 'group' THEN NULL WHEN converted_at IS NOT NULL THEN 4 WHEN clicked_at IS NOT NULL THEN 3 WHEN read_at IS NOT NULL THEN 2 WHEN delivered_at IS NOT NULL THEN 1 WHEN failed_at IS NOT NULL AND CASE WHEN json_valid(errors) THEN json_extract(errors, '$[0].code') END IN (131049, '131049') THEN 5 END) VIRTUAL;--> statement-breakpoint
+ALTER TABLE `messages` ADD `audience_at` integer GENERATED ALWAYS AS (CASE audience_stage WHEN 4 THEN converted_at WHEN 3 THEN clicked_at WHEN 2 THEN read_at WHEN 1 THEN delivered_at WHEN 5 THEN failed_at END) VIRTUAL;--> statement-breakpoint
+CREATE INDEX `messages_audience` ON `messages` (`workspace_id`,`campaign_id`,`audience_stage`,`audience_at`) WHERE "messages"."audience_stage" IS NOT NULL AND "messages"."campaign_id" IS NOT NULL;

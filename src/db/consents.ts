@@ -1,3 +1,4 @@
+import { canonicalContactSql } from "./contact-aliases";
 import { WHATSAPP_SOURCE, type OptOut } from "../lib/consent.ts";
 
 /** A consent record as it is stored: the contact only as its hash. */
@@ -13,7 +14,7 @@ export type StoredConsent = {
 // writes one. json_each keeps the array's order, so of two records with one time the later item holds.
 export const INSERT_CONSENTS_SQL = `INSERT OR IGNORE INTO consents
   (workspace_id, contact_hash, opted_in, source, occurred_at, received_at)
-SELECT value->>'workspaceId', value->>'contactHash', value->>'optedIn', value->>'source', value->>'at', ?2
+SELECT value->>'workspaceId', ${canonicalContactSql("value->>'workspaceId'", "value->>'contactHash'")}, value->>'optedIn', value->>'source', value->>'at', ?2
 FROM json_each(?1)`;
 
 export async function insertConsents(d1: D1Database, records: StoredConsent[], now = Date.now()): Promise<void> {

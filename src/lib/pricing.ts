@@ -28,7 +28,7 @@ export function readPricing(raw: unknown): Pricing | null {
 }
 
 /** A message is charged when Meta's pricing type is `regular` (free types: customer service, entry point, …). */
-export function isCharged(pricing: { type?: unknown } | null | undefined): boolean {
+export function isCharged(pricing: Readonly<Record<string, unknown>> | null | undefined): boolean {
   return pricing?.type === "regular";
 }
 

@@ -3,7 +3,14 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { hashContact } from "../src/lib/contact";
 import { applied, callJson, createCampaign, withoutAsOf } from "./helpers";
-import { createWhatsAppWorkspace, deliverWebhook, getMessage, statusBody, webhookBody } from "./whatsapp-helpers";
+import {
+  createWhatsAppWorkspace,
+  deliverWebhook,
+  getMessage,
+  preferencesBody,
+  statusBody,
+  webhookBody,
+} from "./whatsapp-helpers";
 import withContacts from "./fixtures/whatsapp/meta_docs/status_delivered_pmp_with_username_contacts.json?raw";
 import toBsuid from "./fixtures/whatsapp/meta_docs/status_delivered_pmp_to_bsuid_empty_recipient_id.json?raw";
 import groupRead from "./fixtures/whatsapp/pywa/status_read_group_recipient.json?raw";
@@ -150,6 +157,35 @@ describe("a contact named by a phone number and a business-scoped user id", () =
       .bind(workspaceId)
       .first<number>("n");
     expect(left).toBe(0);
+  });
+});
+
+describe("erasure and opt-outs of a paired contact", () => {
+  it("erases what was written under the user id before the pairing when the number is erased, and the reverse", async () => {
+    for (const [erasedId] of [[PHONE], [BSUID]]) {
+      const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+      await deliverWebhook(workspaceId, replyFromBsuid("wamid.early", SENT_AT - HOUR));
+      await deliverWebhook(workspaceId, withContacts);
+      const erased = await callJson("/api/v1/contacts/erase", { key: adminKey, body: { contact: erasedId } });
+      expect(erased.status).toBe(200);
+      expect(erased.body.erased).toMatchObject({ messages: 1, inboundMessages: 1 });
+      expect(await storedContact("inbound_messages", workspaceId, "wamid.early")).toBeNull();
+      expect(await storedContact("messages", workspaceId, META_WAMID)).toBeNull();
+    }
+  });
+
+  it("refuses a registration by either id once the user stopped marketing messages under the other", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(workspaceId, withContacts);
+    const stop = preferencesBody({ value: "stop", at: SENT_AT + HOUR, userId: BSUID });
+    expect((await deliverWebhook(workspaceId, stop)).body).toMatchObject({ consents: 1 });
+    for (const contact of [PHONE, BSUID]) {
+      const res = await callJson("/api/v1/messages", {
+        key: adminKey,
+        body: { messages: [{ id: `wamid.to-${contact}`, contact, category: "marketing" }] },
+      });
+      expect(res.status).toBe(409);
+    }
   });
 });
 

@@ -22,12 +22,13 @@ export async function insertConsents(d1: D1Database, records: StoredConsent[], n
 }
 
 // Opt-outs that no later opt-in lifted: a contact has one exactly when its latest record is an opt-out.
+// Records are kept under the phone number's hash once it is paired with a user id (contact_aliases).
 const OPT_OUTS_SQL = `SELECT h.value AS contactHash, MAX(o.source <> '${WHATSAPP_SOURCE}') AS everything
 FROM json_each(?2) h
-CROSS JOIN consents o ON o.workspace_id = ?1 AND o.contact_hash = h.value AND o.opted_in = 0
+CROSS JOIN consents o ON o.workspace_id = ?1 AND o.contact_hash = ${canonicalContactSql("?1", "h.value")} AND o.opted_in = 0
 WHERE NOT EXISTS (
   SELECT 1 FROM consents i
-  WHERE i.workspace_id = ?1 AND i.contact_hash = h.value AND i.opted_in = 1
+  WHERE i.workspace_id = ?1 AND i.contact_hash = o.contact_hash AND i.opted_in = 1
     AND (i.occurred_at, i.seq) > (o.occurred_at, o.seq))
 GROUP BY h.value`;
 

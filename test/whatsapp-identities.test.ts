@@ -270,4 +270,26 @@ describe("group messages", () => {
       .first<number>("is_group");
     expect(isGroup).toBe(1);
   });
+
+  it("tells the rollups when a status changes nothing of a registered message but that it went to a group", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    const sentAt = new Date(SENT_AT).toISOString();
+    await callJson("/api/v1/messages", {
+      key: adminKey,
+      body: { messages: [{ id: "wamid.g", contact: PHONE, sentAt }] },
+    });
+    const changes = () =>
+      env.DB.prepare(
+        "SELECT count(*) AS n FROM outbox WHERE workspace_id = ?1 AND type = 'message.changed' AND subject_id = 'wamid.g'",
+      )
+        .bind(workspaceId)
+        .first<number>("n");
+    const before = await changes();
+    const later = String(Math.floor((SENT_AT + HOUR) / 1000));
+    await deliverWebhook(
+      workspaceId,
+      webhookBody({ statuses: [{ id: "wamid.g", status: "sent", timestamp: later, recipient_type: "group" }] }),
+    );
+    expect(await changes()).toBe((before ?? 0) + 1);
+  });
 });

@@ -377,10 +377,12 @@ describe("POST /api/v1/contacts/erase", () => {
       status: "sent" as const,
       at: Date.now() - 60_000,
       contactHash: hash,
+      aliasHash: null,
       country: "US",
       bizOpaque: null,
       errors: null,
       pricing: null,
+      isGroup: false,
     };
     const result = await runQueue([
       { type: "click", click: before },

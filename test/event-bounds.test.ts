@@ -160,8 +160,17 @@ describe("times given to the API", () => {
 describe("times of queued events", () => {
   it("drops a queued status or reply that aged past its workspace's retention period before it was written", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace({ retentionDays: 30 });
-    const event = { workspaceId, contactHash: null, country: null, bizOpaque: null, errors: null, pricing: null };
-    const reply = { workspaceId, type: "text", contactHash: null, contextId: null };
+    const event = {
+      workspaceId,
+      contactHash: null,
+      aliasHash: null,
+      country: null,
+      bizOpaque: null,
+      errors: null,
+      pricing: null,
+      isGroup: false,
+    };
+    const reply = { workspaceId, type: "text", contactHash: null, aliasHash: null, contextId: null };
     const result = await runQueue([
       {
         type: "whatsapp",

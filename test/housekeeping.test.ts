@@ -280,7 +280,18 @@ describe("the daily purge", () => {
       {
         type: "whatsapp",
         events: {
-          statuses: [{ ...stored, contactHash: null, country: null, bizOpaque: null, errors: null, pricing: null }],
+          statuses: [
+            {
+              ...stored,
+              contactHash: null,
+              aliasHash: null,
+              country: null,
+              bizOpaque: null,
+              errors: null,
+              pricing: null,
+              isGroup: false,
+            },
+          ],
           inbound: [],
           consents: [],
         },

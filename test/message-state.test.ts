@@ -13,6 +13,8 @@ const BROWSER_UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 
 const PRICING = { billable: true, pricing_model: "PMP", type: "regular", category: "marketing" };
+/** PRICING as GET /api/v1/messages/:id answers it. */
+const PRICING_ANSWER = { pricingModel: "PMP", type: "regular", category: "marketing" };
 const ERRORS = [
   {
     code: 131049,
@@ -52,7 +54,7 @@ const READ_STATE = expectedMessage({
   sentAt: iso(T0),
   deliveredAt: iso(T0 + 1 * MIN),
   readAt: iso(T0 + 2 * MIN),
-  pricing: PRICING,
+  pricing: PRICING_ANSWER,
 });
 
 const DELIVERED_AFTER_FAILURE_STATE = expectedMessage({
@@ -62,7 +64,7 @@ const DELIVERED_AFTER_FAILURE_STATE = expectedMessage({
   deliveredAt: iso(T0 + 2 * MIN),
   failedAt: iso(T0 + 1 * MIN),
   errors: ERRORS,
-  pricing: PRICING,
+  pricing: PRICING_ANSWER,
 });
 
 const names = (statuses: Status[]) => statuses.map((s) => s.status).join(" → ");
@@ -138,7 +140,7 @@ describe("message state through the webhook", () => {
         deliveredAt: iso(T0 + 2 * MIN),
         readAt: iso(T0 + 2 * MIN),
         inferred: ["delivered"],
-        pricing: PRICING,
+        pricing: PRICING_ANSWER,
       }),
     );
   });
@@ -159,7 +161,7 @@ describe("message state through the webhook", () => {
         sentAt: iso(T0),
         failedAt: iso(T0 + 1 * MIN),
         errors: ERRORS,
-        pricing: PRICING,
+        pricing: PRICING_ANSWER,
       }),
     );
   });
@@ -273,7 +275,7 @@ describe("message state through the webhook", () => {
         status: "delivered",
         sentAt: iso(T0),
         deliveredAt: iso(T0 + 1 * MIN),
-        pricing: PRICING,
+        pricing: PRICING_ANSWER,
       }),
     );
   });
@@ -367,7 +369,7 @@ describe("message state through the webhook", () => {
         status: "delivered",
         sentAt: iso(T0),
         deliveredAt: iso(T0 + 1 * MIN),
-        pricing: PRICING,
+        pricing: PRICING_ANSWER,
       }),
     );
   });
@@ -378,7 +380,7 @@ describe("message state through the webhook", () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace();
     await deliverEach(workspaceId, [{ ...SENT, biz: otherLink.code }]);
     expect((await getMessage(adminKey, ID)).body).toEqual(
-      expectedMessage({ id: ID, status: "sent", sentAt: iso(T0), pricing: PRICING }),
+      expectedMessage({ id: ID, status: "sent", sentAt: iso(T0), pricing: PRICING_ANSWER }),
     );
   });
 });

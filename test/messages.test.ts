@@ -375,7 +375,7 @@ const RELAYED_STATE = {
   convertedAt: null,
   inferred: ["delivered"],
   errors: [{ code: 131026, title: "Message undeliverable" }],
-  pricing: { billable: true, pricing_model: "PMP", type: "regular", category: "marketing" },
+  pricing: { pricingModel: "PMP", type: "regular", category: "marketing" },
 };
 
 describe("POST /api/v1/statuses", () => {

@@ -43,9 +43,10 @@ const vectors = (JSON.parse(vectorsJson) as { vectors: SignatureVector[] }).vect
 type HandshakeCase = { id: string; query: string; expect_status: number | string; expect_body?: string };
 const handshake = JSON.parse(handshakeJson) as { configured_verify_token: string; cases: HandshakeCase[] };
 
-const PMP_MARKETING = { billable: true, pricing_model: "PMP", type: "regular", category: "marketing" };
-const CBP_SERVICE = { billable: true, pricing_model: "CBP", category: "service" };
-const CBP_BUSINESS_INITIATED = { billable: true, pricing_model: "CBP", category: "business_initiated" };
+// Pricing as GET /api/v1/messages/:id answers it (CBP pricing had no type).
+const PMP_MARKETING = { pricingModel: "PMP", type: "regular", category: "marketing" };
+const CBP_SERVICE = { pricingModel: "CBP", type: null, category: "service" };
+const CBP_BUSINESS_INITIATED = { pricingModel: "CBP", type: null, category: "business_initiated" };
 
 const META_WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=";
 const JAVA_WAMID = "wamid.nBgN6TUyN2k5NzAzM5kzNhUCABI8FDNFQjAxQkE5REI4NEUzQ5Y5QTNgAA==";

@@ -1,4 +1,5 @@
-import { eraseContactRows, type ErasedCounts } from "../db/erasure";
+import { findSameContact } from "../db/contact-aliases";
+import { emptyErasedCounts, eraseContactRows, type ErasedCounts } from "../db/erasure";
 import { forgetRedirectTarget } from "../db/link-cache";
 import { drainOutbox } from "../events/pipeline";
 import { hashContact } from "../lib/contact";
@@ -21,8 +22,15 @@ export async function eraseContact(env: Env, workspaceId: string, contactId: str
   // pending in the outbox is applied first.
   await drainOutbox(env, { budgetMs: Infinity, slices: CATCH_UP_SLICES });
   const contactHash = await hashContact(env.PII_PEPPER, contactId);
-  const { counts, unlinkedCodes } = await eraseContactRows(env.DB, workspaceId, contactHash, Date.now());
-  // Redirects read links from caches, which must not tie new clicks to the contact.
-  await Promise.all(unlinkedCodes.map((code) => forgetRedirectTarget(code)));
+  // A phone number and the WhatsApp user ids paired with it are one person: all of them go.
+  const hashes = await findSameContact(env.DB, workspaceId, contactHash);
+  const counts = emptyErasedCounts();
+  const now = Date.now();
+  for (const hash of hashes) {
+    const erased = await eraseContactRows(env.DB, workspaceId, hash, now);
+    for (const kind of Object.keys(counts) as (keyof ErasedCounts)[]) counts[kind] += erased.counts[kind];
+    // Redirects read links from caches, which must not tie new clicks to the contact.
+    await Promise.all(erased.unlinkedCodes.map((code) => forgetRedirectTarget(code)));
+  }
   return counts;
 }

@@ -35,7 +35,7 @@ const RULES: { stage: AudienceStage; when: string; reachedAt: string }[] = [
  * The generated column `messages.audience_stage`: null for a message in no audience, among them
  * group messages, which have no recipient of their own.
  */
-export const AUDIENCE_STAGE_SQL = `CASE WHEN recipient_type IS 'group' THEN NULL ${RULES.map(
+export const AUDIENCE_STAGE_SQL = `CASE WHEN is_group = 1 THEN NULL ${RULES.map(
   (r) => `WHEN ${r.when} THEN ${audienceStageCode(r.stage)}`,
 ).join(" ")} END`;
 

@@ -1,3 +1,4 @@
+import { canonicalContactSql } from "./contact-aliases";
 import { WHATSAPP_SOURCE, type OptOut } from "../lib/consent.ts";
 
 /** A consent record as it is stored: the contact only as its hash. */
@@ -13,7 +14,7 @@ export type StoredConsent = {
 // writes one. json_each keeps the array's order, so of two records with one time the later item holds.
 export const INSERT_CONSENTS_SQL = `INSERT OR IGNORE INTO consents
   (workspace_id, contact_hash, opted_in, source, occurred_at, received_at)
-SELECT value->>'workspaceId', value->>'contactHash', value->>'optedIn', value->>'source', value->>'at', ?2
+SELECT value->>'workspaceId', ${canonicalContactSql("value->>'workspaceId'", "value->>'contactHash'")}, value->>'optedIn', value->>'source', value->>'at', ?2
 FROM json_each(?1)`;
 
 export async function insertConsents(d1: D1Database, records: StoredConsent[], now = Date.now()): Promise<void> {
@@ -21,12 +22,13 @@ export async function insertConsents(d1: D1Database, records: StoredConsent[], n
 }
 
 // Opt-outs that no later opt-in lifted: a contact has one exactly when its latest record is an opt-out.
+// Records are kept under the phone number's hash once it is paired with a user id (contact_aliases).
 const OPT_OUTS_SQL = `SELECT h.value AS contactHash, MAX(o.source <> '${WHATSAPP_SOURCE}') AS everything
 FROM json_each(?2) h
-CROSS JOIN consents o ON o.workspace_id = ?1 AND o.contact_hash = h.value AND o.opted_in = 0
+CROSS JOIN consents o ON o.workspace_id = ?1 AND o.contact_hash = ${canonicalContactSql("?1", "h.value")} AND o.opted_in = 0
 WHERE NOT EXISTS (
   SELECT 1 FROM consents i
-  WHERE i.workspace_id = ?1 AND i.contact_hash = h.value AND i.opted_in = 1
+  WHERE i.workspace_id = ?1 AND i.contact_hash = o.contact_hash AND i.opted_in = 1
     AND (i.occurred_at, i.seq) > (o.occurred_at, o.seq))
 GROUP BY h.value`;
 

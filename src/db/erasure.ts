@@ -1,3 +1,5 @@
+import { DELETE_CONTACT_ALIASES_SQL } from "./contact-aliases";
+
 /**
  * Erasure of one contact of one workspace (SPEC §11): every row that holds the contact's hash, or is
  * about one of its messages, clicks or conversions, is deleted; its per-recipient links are unlinked
@@ -306,6 +308,7 @@ export async function eraseContactRows(
     counts,
   );
   while ((await runStep(d1, deadLetters, [workspaceId, contactHash, chunk], counts)).meta.changes >= chunk);
+  await d1.prepare(DELETE_CONTACT_ALIASES_SQL).bind(workspaceId, contactHash).run();
   return { counts, unlinkedCodes: (unlinked.results as { code: string }[]).map((r) => r.code) };
 }
 

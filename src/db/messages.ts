@@ -1,4 +1,6 @@
+import { PRICING_FIELDS, type Pricing } from "../lib/pricing";
 import type { WhatsAppStatus } from "../whatsapp/webhook-body";
+import { canonicalContactSql } from "./contact-aliases";
 import { INSERT_CONSENTS_SQL, type StoredConsent } from "./consents.ts";
 import type { MessageRow } from "./schema";
 
@@ -8,12 +10,13 @@ export type StoredStatus = {
   status: WhatsAppStatus;
   at: number;
   contactHash: string | null;
+  /** The hash of the contact's user id when the status also named its phone number (contactHash). */
+  aliasHash: string | null;
   country: string | null;
   bizOpaque: string | null;
   errors: unknown[] | null;
-  pricing: Record<string, unknown> | null;
-  /** Absent from statuses queued before it was kept. */
-  recipientType?: string | null;
+  pricing: Pricing | null;
+  isGroup: boolean;
 };
 
 export type StoredInbound = {
@@ -22,6 +25,8 @@ export type StoredInbound = {
   type: string;
   at: number;
   contactHash: string | null;
+  /** The hash of the contact's user id when the message also named its phone number (contactHash). */
+  aliasHash: string | null;
   contextId: string | null;
 };
 
@@ -39,25 +44,55 @@ export function mergeEvents(batches: WhatsAppEvents[]): WhatsAppEvents {
 const earliest = (column: string) =>
   `${column} = COALESCE(MIN(messages.${column}, excluded.${column}), messages.${column}, excluded.${column})`;
 
+const canonical = canonicalContactSql;
+
+// Where a status stands among a message's statuses for pricing: its time, then its step (a `read` of the
+// same second as the `sent` is the later news). Keys are whole numbers far below 2^53.
+const pricingOrder = (status: string, at: string) =>
+  `(${at}) * 4 + CASE ${status} WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 WHEN 'read' THEN 2 ELSE 3 END`;
+
+// Whether the incoming status's value of a pricing field replaces the stored one: it carries the field,
+// and is later news (equal news: the greater value, so that the order of arrival never matters).
+function pricingWins(field: string): string {
+  const path = `'$.${field}'`;
+  const incoming = `json_extract(excluded.pricing_at, ${path})`;
+  const stored = `json_extract(messages.pricing_at, ${path})`;
+  return `(json_type(excluded.pricing, ${path}) IS NOT NULL AND (${stored} IS NULL OR ${incoming} > ${stored}
+    OR (${incoming} = ${stored} AND excluded.pricing -> ${path} > messages.pricing -> ${path})))`;
+}
+
+// json_patch drops the keys patched with null, so a field neither side has stays absent.
+const mergedPricing = (column: "pricing" | "pricing_at") =>
+  `NULLIF(json_patch(COALESCE(messages.${column}, '{}'), json_object(${PRICING_FIELDS.map(
+    (f) =>
+      `'${f}', json(CASE WHEN ${pricingWins(f)} THEN excluded.${column} -> '$.${f}' ELSE messages.${column} -> '$.${f}' END)`,
+  ).join(", ")})), '{}')`;
+
 // A status creates the message row if it is the first news of that wamid, otherwise it can only move
 // a step's time earlier or fill what is missing: repeated or reordered deliveries give the same row.
+// Pricing is merged field by field, each from the latest status that carried it (Meta sends it on
+// `sent` and on one of `delivered` / `read`).
 // `biz_opaque_callback_data` equal to one of the workspace's link codes joins the message to that link.
 export const UPSERT_STATUSES_SQL = `INSERT INTO messages
   (workspace_id, id, contact_hash, country, biz_opaque, link_code, campaign_id, variant,
-   sent_at, delivered_at, read_at, failed_at, errors, pricing, recipient_type, created_at)
-SELECT s.value->>'workspaceId', s.value->>'messageId', s.value->>'contactHash', s.value->>'country',
+   sent_at, delivered_at, read_at, failed_at, errors, pricing, pricing_at, is_group, created_at)
+SELECT s.value->>'workspaceId', s.value->>'messageId',
+  ${canonical("s.value->>'workspaceId'", "s.value->>'contactHash'")}, s.value->>'country',
   s.value->>'bizOpaque',
   l.code, l.campaign_id, l.variant,
   CASE s.value->>'status' WHEN 'sent' THEN s.value->>'at' END,
   CASE s.value->>'status' WHEN 'delivered' THEN s.value->>'at' END,
   CASE s.value->>'status' WHEN 'read' THEN s.value->>'at' END,
   CASE s.value->>'status' WHEN 'failed' THEN s.value->>'at' END,
-  json_extract(s.value, '$.errors'), json_extract(s.value, '$.pricing'), s.value->>'recipientType', ?2
+  json_extract(s.value, '$.errors'), json_extract(s.value, '$.pricing'),
+  (SELECT NULLIF(json_group_object(p.key, ${pricingOrder("s.value->>'status'", "s.value->>'at'")}), '{}')
+   FROM json_each(s.value, '$.pricing') p),
+  COALESCE(s.value->>'isGroup', 0), ?2
 FROM json_each(?1) s
 LEFT JOIN links l ON l.code = s.value->>'bizOpaque' AND l.workspace_id = s.value->>'workspaceId'
 WHERE true
 ON CONFLICT (workspace_id, id) DO UPDATE SET
-  contact_hash = COALESCE(messages.contact_hash, excluded.contact_hash),
+  contact_hash = COALESCE(${canonical("messages.workspace_id", "messages.contact_hash")}, excluded.contact_hash),
   country = COALESCE(messages.country, excluded.country),
   biz_opaque = COALESCE(messages.biz_opaque, excluded.biz_opaque),
   link_code = COALESCE(messages.link_code, excluded.link_code),
@@ -65,21 +100,41 @@ ON CONFLICT (workspace_id, id) DO UPDATE SET
   variant = COALESCE(messages.variant, excluded.variant),
   ${earliest("sent_at")}, ${earliest("delivered_at")}, ${earliest("read_at")}, ${earliest("failed_at")},
   errors = COALESCE(messages.errors, excluded.errors),
-  pricing = COALESCE(messages.pricing, excluded.pricing),
-  recipient_type = COALESCE(messages.recipient_type, excluded.recipient_type)`;
+  pricing = ${mergedPricing("pricing")},
+  pricing_at = ${mergedPricing("pricing_at")},
+  is_group = MAX(messages.is_group, excluded.is_group)`;
 
 const INSERT_INBOUND_SQL = `INSERT OR IGNORE INTO inbound_messages
   (workspace_id, id, contact_hash, context_id, type, occurred_at, received_at)
-SELECT value->>'workspaceId', value->>'id', value->>'contactHash', value->>'contextId', value->>'type',
-  value->>'at', ?2
+SELECT value->>'workspaceId', value->>'id', ${canonical("value->>'workspaceId'", "value->>'contactHash'")},
+  value->>'contextId', value->>'type', value->>'at', ?2
 FROM json_each(?1)`;
+
+// A status or message that names a contact by both its phone number and its user id pairs them; the
+// first pair of a user id holds (a user id is one WhatsApp user's, for this business).
+const INSERT_ALIASES_SQL = `INSERT OR IGNORE INTO contact_aliases (workspace_id, alias_hash, contact_hash, created_at)
+SELECT value->>'workspaceId', value->>'aliasHash', value->>'contactHash', ?2
+FROM json_each(?1) WHERE value->>'aliasHash' IS NOT NULL AND value->>'contactHash' IS NOT NULL`;
+
+// Messages written under a user id before it was paired move to the phone number's contact: a status
+// of the message moves it (the upsert reads the pair), and so does the pair's arrival for the messages
+// the rollups placed among the user id's (message_contacts: messages have no index by contact). The
+// rollups follow, as they do any change of a message's contact.
+const MOVE_ALIASED_MESSAGES_SQL = `UPDATE messages SET contact_hash = a.contact_hash
+FROM contact_aliases a
+WHERE a.workspace_id = messages.workspace_id AND a.alias_hash = messages.contact_hash
+  AND (messages.workspace_id, messages.id) IN (
+    SELECT n.workspace_id, n.message_id FROM json_each(?1) j
+    CROSS JOIN message_contacts n ON n.workspace_id = j.value->>'workspaceId' AND n.contact_hash = j.value->>'aliasHash')`;
 
 const CHUNK = 500;
 
 function chunkedStatements(d1: D1Database, sql: string, rows: unknown[], now: number): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += CHUNK) {
-    statements.push(d1.prepare(sql).bind(JSON.stringify(rows.slice(i, i + CHUNK)), now));
+    const json = JSON.stringify(rows.slice(i, i + CHUNK));
+    // D1 refuses more parameters than a statement names.
+    statements.push(sql.includes("?2") ? d1.prepare(sql).bind(json, now) : d1.prepare(sql).bind(json));
   }
   return statements;
 }
@@ -87,10 +142,13 @@ function chunkedStatements(d1: D1Database, sql: string, rows: unknown[], now: nu
 /** Stores statuses, inbound messages and consent records in one atomic batch; safe to repeat with the same events. */
 export async function writeWhatsAppEvents(d1: D1Database, events: WhatsAppEvents): Promise<void> {
   const now = Date.now();
+  const aliased = [...events.statuses, ...events.inbound].filter((e) => e.aliasHash !== null);
   const statements = [
+    ...chunkedStatements(d1, INSERT_ALIASES_SQL, aliased, now),
     ...chunkedStatements(d1, UPSERT_STATUSES_SQL, events.statuses, now),
     ...chunkedStatements(d1, INSERT_INBOUND_SQL, events.inbound, now),
     ...chunkedStatements(d1, INSERT_CONSENTS_SQL, events.consents, now),
+    ...chunkedStatements(d1, MOVE_ALIASED_MESSAGES_SQL, aliased, now),
   ];
   if (statements.length > 0) await d1.batch(statements);
 }
@@ -138,7 +196,7 @@ const keepRegistered = (column: string) =>
 const REGISTER_SQL = `INSERT INTO messages
   (workspace_id, id, contact_hash, country, campaign_id, variant, link_code, category, external_id,
    registered_at, sent_at, created_at)
-SELECT ?2, value->>'id', value->>'contactHash', value->>'country', value->>'campaignId', value->>'variant',
+SELECT ?2, value->>'id', ${canonical("?2", "value->>'contactHash'")}, value->>'country', value->>'campaignId', value->>'variant',
   value->>'linkCode',
   value->>'category', value->>'externalId', ?3, COALESCE(value->>'sentAt', ?3), ?3
 FROM json_each(?1)

@@ -187,6 +187,12 @@ export const messages = sqliteTable(
     failedAt: integer("failed_at"),
     errors: text("errors", { mode: "json" }).$type<unknown[]>(),
     pricing: text("pricing", { mode: "json" }).$type<Record<string, unknown>>(),
+    // For each of pricing's fields, when the status it was taken from happened (see pricingOrder in
+    // src/db/messages.ts): each field keeps the value of the latest status that carried it, in any order.
+    pricingAt: text("pricing_at", { mode: "json" }).$type<Record<string, number>>(),
+    // 1 for a message sent to a group (`recipient_type: group`): it has no one recipient, and stays out
+    // of the per-recipient funnel.
+    isGroup: integer("is_group").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     // What reports need of the message: the recipient's country (from the number), and, kept by the
     // outbox's rollup consumer (src/db/pipeline.ts) as clicks, conversions and replies arrive in any
@@ -203,8 +209,6 @@ export const messages = sqliteTable(
       sql`NULLIF(MIN(COALESCE(sent_at, 9e15), COALESCE(delivered_at, 9e15), COALESCE(read_at, 9e15), COALESCE(failed_at, 9e15), COALESCE(clicked_at, 9e15)), 9e15)`,
       { mode: "virtual" },
     ),
-    // `group` when WhatsApp said the message went to a group: not a recipient of its own.
-    recipientType: text("recipient_type"),
     // The audience the message is in (src/db/audience-stages.ts), and since when.
     audienceStage: integer("audience_stage").generatedAlwaysAs(sql.raw(AUDIENCE_STAGE_SQL), { mode: "virtual" }),
     audienceAt: integer("audience_at").generatedAlwaysAs(sql.raw(AUDIENCE_AT_SQL), { mode: "virtual" }),
@@ -245,6 +249,26 @@ export const messageContacts = sqliteTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.contactHash, t.reportAt, t.messageId] })],
 );
 export type MessageRow = typeof messages.$inferSelect;
+
+/**
+ * A WhatsApp business-scoped user id (`user.…`) known to belong to a phone number: a webhook named both
+ * for one user. Contacts are stored under the phone number's hash; events that name only the user id
+ * are written under it too once the pair is known (src/db/messages.ts). Hashes only, like every contact.
+ */
+export const contactAliases = sqliteTable(
+  "contact_aliases",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    aliasHash: text("alias_hash").notNull(),
+    contactHash: text("contact_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.aliasHash] }),
+    // Erasing a contact erases the user ids known to be its.
+    index("contact_aliases_contact").on(t.workspaceId, t.contactHash),
+  ],
+);
 
 /** Messages from contacts to the business: replies (with `contextId`), button taps, reactions. */
 export const inboundMessages = sqliteTable(

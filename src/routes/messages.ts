@@ -12,6 +12,7 @@ import {
 import { ApiError, type ErrorIssue } from "../errors";
 import { contactCountry, hashContact } from "../lib/contact";
 import { earliestRetainedTime } from "../lib/event-bounds";
+import { describePricing } from "../lib/pricing";
 import { createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, retentionIssues, toIso } from "../schemas/common";
@@ -162,7 +163,7 @@ messageRoutes.openapi(
         convertedAt: toIso(row.convertedAt),
         inferred: state.inferred,
         errors: row.errors,
-        pricing: row.pricing,
+        pricing: describePricing(row.pricing),
       },
       200,
     );

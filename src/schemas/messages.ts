@@ -36,6 +36,27 @@ export const RegisterMessagesResult = z
 
 const step = isoDateTime.nullable();
 
+const MessagePricing = z
+  .object({
+    pricingModel: z
+      .string()
+      .nullable()
+      .openapi({ description: "`PMP` (per-message pricing), or `CBP` before July 2025" }),
+    type: z.string().nullable().openapi({
+      description:
+        "`regular` (charged), `free_customer_service`, `free_entry_point`, `free_group_customer_service`, or a newer value as given",
+    }),
+    category: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          "`marketing`, `marketing_lite`, `utility`, `authentication`, `authentication-international`, `service`, " +
+          "`referral_conversion`, `group_marketing`, `group_utility`, `group_service`, or a newer value as given",
+      }),
+  })
+  .openapi("MessagePricing");
+
 export const MessageState = z
   .object({
     id: z.string(),
@@ -56,7 +77,9 @@ export const MessageState = z
     convertedAt: step,
     inferred: z.array(z.enum(["sent", "delivered", "read"])).openapi({ description: "Steps reached but not reported" }),
     errors: z.array(z.unknown()).nullable(),
-    pricing: z.record(z.string(), z.unknown()).nullable(),
+    pricing: MessagePricing.nullable().openapi({
+      description: "Meta's pricing, each field from the latest status that carried it; null when none did",
+    }),
   })
   .openapi("MessageState");
 

@@ -1,3 +1,4 @@
+import { readPricing } from "../lib/pricing";
 import { z } from "@hono/zod-openapi";
 import type { ConversionRequest } from "../conversions/record";
 import type { ClickRecord } from "../db/clicks";
@@ -40,11 +41,14 @@ export const StoredStatusSchema = z.object({
   status: z.enum(["sent", "delivered", "read", "failed"]),
   at: time,
   contactHash: hash.nullable(),
+  // Queued before contacts were paired or groups marked: neither.
+  aliasHash: hash.nullable().default(null),
   country: text(8).nullable(),
   bizOpaque: text(512).nullable(),
   errors: boundedJson(z.array(z.unknown())).nullable(),
-  pricing: boundedJson(z.record(z.string(), z.unknown())).nullable(),
-  recipientType: text(32).nullable().optional(),
+  // Only Meta's pricing fields, whatever was queued (an older message carried the whole object).
+  pricing: z.unknown().transform((value) => readPricing(value)),
+  isGroup: z.boolean().default(false),
 }) satisfies z.ZodType<StoredStatus>;
 
 export const StoredInboundSchema = z.object({
@@ -53,6 +57,7 @@ export const StoredInboundSchema = z.object({
   type: text(64),
   at: time,
   contactHash: hash.nullable(),
+  aliasHash: hash.nullable().default(null),
   contextId: id.nullable(),
 }) satisfies z.ZodType<StoredInbound>;
 

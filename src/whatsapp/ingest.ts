@@ -12,6 +12,11 @@ function contactId(contact: WebhookContact): string | null {
   return contact.phone ? `+${contact.phone}` : contact.userId;
 }
 
+/** The user id of a contact also named by its phone number: the same contact under another id. */
+function aliasId(contact: WebhookContact): string | null {
+  return contact.phone ? contact.userId : null;
+}
+
 export async function toStoredEvents(
   pepper: string,
   workspaceId: string,
@@ -22,9 +27,12 @@ export async function toStoredEvents(
   for (const event of [...parsed.statuses, ...parsed.inbound, ...parsed.consents]) {
     const id = contactId(event.contact);
     if (id) ids.add(id);
+    const alias = aliasId(event.contact);
+    if (alias) ids.add(alias);
   }
   const hashes = new Map(await Promise.all([...ids].map(async (id) => [id, await hashContact(pepper, id)] as const)));
   const hashOf = (contact: WebhookContact) => hashes.get(contactId(contact) ?? "") ?? null;
+  const aliasHashOf = (contact: WebhookContact) => hashes.get(aliasId(contact) ?? "") ?? null;
   // Parsing a number for its country is slow next to the rest: once per distinct contact too.
   const countries = new Map([...ids].map((id) => [id, contactCountry(id)]));
   const countryOf = (contact: WebhookContact) => countries.get(contactId(contact) ?? "") ?? null;
@@ -33,12 +41,14 @@ export async function toStoredEvents(
       ...s,
       workspaceId,
       contactHash: hashOf(contact),
+      aliasHash: aliasHashOf(contact),
       country: countryOf(contact),
     })),
     inbound: parsed.inbound.map(({ contact, ...m }): StoredInbound => ({
       ...m,
       workspaceId,
       contactHash: hashOf(contact),
+      aliasHash: aliasHashOf(contact),
     })),
     // Every consent event names a contact (the parser keeps no other), so each has its hash.
     consents: parsed.consents.flatMap(({ contact, ...c }): StoredConsent[] => {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { EARLIEST_EVENT_MS, isStorableTime } from "../lib/event-bounds";
+import { readPricing, type Pricing } from "../lib/pricing";
 import { boundedJson } from "../schemas/common";
 
 // Meta's webhook body, read leniently: fields we do not use pass through unchecked, and a change we
@@ -18,6 +19,7 @@ const Status = z.object({
   // Meta allows 512 characters of callback data.
   biz_opaque_callback_data: z.string().max(512).optional(),
   errors: boundedJson(z.array(z.unknown())).optional(),
+  // Of a pricing object, only Meta's pricing fields are kept (see readPricing).
   pricing: boundedJson(z.record(z.string(), z.unknown())).optional(),
 });
 
@@ -40,7 +42,11 @@ const UserPreference = z.object({
   timestamp: unixSeconds,
 });
 
+// The users a change is about: `wa_id` (phone number) and `user_id` (business-scoped user id) of one user.
+const Contact = z.object({ wa_id: z.string().max(64).optional(), user_id: id.optional() });
+
 const Value = z.object({
+  contacts: z.array(z.unknown()).optional(),
   statuses: z.array(z.unknown()).optional(),
   messages: z.array(z.unknown()).optional(),
   user_preferences: z.array(z.unknown()).optional(),
@@ -67,9 +73,9 @@ export type StatusEvent = {
   contact: WebhookContact;
   bizOpaque: string | null;
   errors: unknown[] | null;
-  pricing: Record<string, unknown> | null;
-  /** `group` for a message to a WhatsApp group (no recipient of its own), as Meta says; null when it does not. */
-  recipientType: string | null;
+  pricing: Pricing | null;
+  /** Sent to a group (`recipient_type: group`): no one recipient, kept out of the per-recipient funnel. */
+  isGroup: boolean;
 };
 
 /** A contact's marketing opt-out or opt-in, as WhatsApp reported it. */
@@ -108,6 +114,32 @@ const STOPPED_MARKETING = 131050;
 
 function contactOf(phone: string | undefined, userId: string | undefined): WebhookContact {
   return { phone: phone && /^\d{6,15}$/.test(phone) ? phone : null, userId: userId || null };
+}
+
+/**
+ * The users a change's `contacts` block names by both a phone number and a user id, found by either:
+ * a status or message naming only one of them is about the same user.
+ */
+function pairedContacts(raw: unknown[] | undefined): Map<string, WebhookContact> {
+  const pairs = new Map<string, WebhookContact>();
+  for (const item of raw ?? []) {
+    const parsed = Contact.safeParse(item);
+    if (!parsed.success) continue;
+    const contact = contactOf(parsed.data.wa_id, parsed.data.user_id);
+    if (contact.phone === null || contact.userId === null) continue;
+    pairs.set(`phone:${contact.phone}`, contact);
+    pairs.set(`user:${contact.userId}`, contact);
+  }
+  return pairs;
+}
+
+/** A contact with the side it lacks filled in from the change's `contacts` block, when that names it. */
+function completeContact(contact: WebhookContact, pairs: Map<string, WebhookContact>): WebhookContact {
+  if (contact.phone !== null && contact.userId !== null) return contact;
+  const paired =
+    (contact.phone !== null ? pairs.get(`phone:${contact.phone}`) : undefined) ??
+    (contact.userId !== null ? pairs.get(`user:${contact.userId}`) : undefined);
+  return paired ?? contact;
 }
 
 const hasContact = (contact: WebhookContact) => contact.phone !== null || contact.userId !== null;
@@ -154,6 +186,7 @@ export function readWebhookEvents(
         parsed.skipped++;
         continue;
       }
+      const pairs = pairedContacts(value.data.contacts);
       for (const raw of value.data.statuses ?? []) {
         const item = Status.safeParse(raw);
         const status = item.success ? STATUS_NAMES.get(item.data.status) : undefined;
@@ -162,10 +195,11 @@ export function readWebhookEvents(
           continue;
         }
         const s = item.data;
-        const contact =
-          s.recipient_type === "group"
-            ? contactOf(undefined, undefined)
-            : contactOf(s.recipient_id, s.recipient_user_id);
+        // A group's recipient_id names the group, and its participant is not the message's recipient.
+        const isGroup = s.recipient_type === "group";
+        const contact = isGroup
+          ? contactOf(undefined, undefined)
+          : completeContact(contactOf(s.recipient_id, s.recipient_user_id), pairs);
         parsed.statuses.push({
           messageId: s.id,
           status,
@@ -173,8 +207,8 @@ export function readWebhookEvents(
           contact,
           bizOpaque: s.biz_opaque_callback_data ?? null,
           errors: s.errors ?? null,
-          pricing: s.pricing ?? null,
-          recipientType: s.recipient_type ?? null,
+          pricing: readPricing(s.pricing),
+          isGroup,
         });
         if (status === "failed" && hasContact(contact) && reportsStoppedMarketing(s.errors)) {
           parsed.consents.push({ contact, optedIn: false, at: s.timestamp * 1000 });
@@ -191,7 +225,7 @@ export function readWebhookEvents(
           id: m.id,
           type: m.type,
           at: m.timestamp * 1000,
-          contact: contactOf(m.from, m.from_user_id),
+          contact: completeContact(contactOf(m.from, m.from_user_id), pairs),
           // A reaction names the message it reacts to, as a reply's context does.
           contextId: m.context?.id ?? m.reaction?.message_id ?? null,
         });

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertClicks } from "../src/db/clicks";
+import { EXPERIMENT_ERROR, LIMITED_ERROR } from "../src/lib/whatsapp-errors";
+import { ROLLUPS } from "../src/rollups/declarations";
 import {
   callJson,
   callWorker,
@@ -36,6 +38,12 @@ async function relay(key: string, body: unknown) {
 }
 
 describe("failure outcomes", () => {
+  it("are declared in the rollups with the codes the rest of the service knows (declarations import nothing)", () => {
+    const measures = ROLLUPS.messages.sources[0].measures;
+    expect(measures.limited).toMatch(new RegExp(`error_code IS ${LIMITED_ERROR}$`));
+    expect(measures.experiment).toMatch(new RegExp(`error_code IS ${EXPERIMENT_ERROR}$`));
+  });
+
   it("counts limited (131049) and experiment (130472) apart from other failures, and a later delivery as delivered", async () => {
     const { adminKey: key } = await createWorkspace();
     const messages = ["limited", "experiment", "other", "recovered", "bare", "delivered"].map((name, i) => ({

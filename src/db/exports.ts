@@ -118,7 +118,12 @@ export const messageExport: ExportTable = {
   columns: [...messageFacts, "status", ...messageSteps, ...messageOutcomes, "revenue", "outcome"],
   page: (db, f, last) =>
     db
-      .select(selection(messages, [...messageFacts, ...messageSteps, ...messageOutcomes, "revenueMicros", "errors"]))
+      .select(
+        selection(messages, [...messageFacts, ...messageSteps, ...messageOutcomes, "revenueMicros", "errorsText"], {
+          // As stored: drizzle's JSON column would throw on a row an older version stored damaged.
+          errorsText: sql`messages.errors`,
+        }),
+      )
       .from(messages)
       .where(
         and(
@@ -136,7 +141,7 @@ export const messageExport: ExportTable = {
     return [...valuesOf(row, messageFacts), state.status, ...valuesOf(state, messageSteps)].concat(
       valuesOf(row, messageOutcomes),
       (row.revenueMicros as number) / 1e6,
-      state.status === "failed" ? failureOutcome(row.errors) : null,
+      state.status === "failed" ? failureOutcome(row.errorsText) : null,
     );
   },
 };

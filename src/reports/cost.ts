@@ -38,13 +38,10 @@ export function chargesMicros(rates: Rates, rows: ChargeRow[]): bigint {
 
 const MICROS = 1_000_000;
 
+type CostCounts = { delivered: number; clicked: number; converted: number };
+
 /** The cost of messages that reached delivered / clicked / converted `counts`, and the return on it. */
-export function costOf(
-  rates: Rates,
-  totalMicros: bigint,
-  counts: { delivered: number; clicked: number; converted: number },
-  revenueMicros: number,
-): Cost {
+export function costOf(rates: Rates, totalMicros: bigint, counts: CostCounts, revenueMicros: number): Cost {
   const total = Number(totalMicros) / MICROS;
   return {
     currency: rates.currency,
@@ -57,28 +54,30 @@ export function costOf(
 }
 
 /**
- * What a report's messages cost, per variant (key '' without `byVariant`): charged messages priced by
- * the rate card, and their revenue in the rate card's currency.
+ * What a report's messages cost with the rate card, as a function of a variant ('' without
+ * `byVariant`) and that variant's counts; every cost is null without a rate card.
  */
-export async function chargesAndRevenue(
+export async function reportCosts(
   d1: D1Database,
   filter: ReportFilter,
-  rates: Rates,
+  card: RateCard | null | undefined,
   byVariant = false,
-): Promise<Map<string, { micros: bigint; revenueMicros: number }>> {
+): Promise<(variant: string, counts: CostCounts) => Cost | null> {
+  if (!card) return () => null;
+  const rates = ratesOf(card);
   const ranges = bucketRanges([filter]);
   const [charges, revenue] = await Promise.all([
     sumCharges(d1, filter, ranges, { variant: byVariant }),
     sumRevenueIn(d1, filter, ranges, rates.currency, byVariant),
   ]);
-  const result = new Map<string, { micros: bigint; revenueMicros: number }>();
-  const entry = (variant: string) => {
-    if (!result.has(variant)) result.set(variant, { micros: 0n, revenueMicros: 0 });
-    return result.get(variant)!;
+  return (variant, counts) => {
+    const spent = chargesMicros(
+      rates,
+      charges.filter((row) => row.variant === variant),
+    );
+    const earned = revenue.filter((row) => row.variant === variant).reduce((sum, row) => sum + row.revenueMicros, 0);
+    return costOf(rates, spent, counts, earned);
   };
-  for (const row of charges) entry(row.variant).micros += chargesMicros(rates, [row]);
-  for (const row of revenue) entry(row.variant).revenueMicros += row.revenueMicros;
-  return result;
 }
 
 /** The cost in millionths per bucket of the ranges, leaving out buckets that cost nothing. */

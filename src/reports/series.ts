@@ -1,10 +1,10 @@
 import { firstClickQuarter, sumClickBuckets } from "../db/reports/click-rollups";
 import { firstSendQuarter, sumSendBuckets, type SendMetric } from "../db/reports/send-series";
 import { ApiError } from "../errors";
-import { costBuckets, ratesOf, type Rates } from "./cost";
 import type { RateCard } from "../db/schema";
 import { DAY_MS, HOUR_MS, QUARTER_MS, nextPeriod, offsetAt, periodStart, weekdayOfDay } from "../lib/calendar";
 import { grainMs, type BucketRange, type BucketSum } from "../lib/rollup-buckets";
+import { costBuckets, ratesOf, type Rates } from "./cost";
 import type { ReportFilter, ReportRange } from "./range";
 
 export type Interval = "hour" | "day" | "week";

@@ -6,7 +6,7 @@ import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { abVariants } from "../../reports/ab";
 import { funnelSteps, medianSeconds } from "../../reports/funnel";
-import { chargesAndRevenue, costOf, ratesOf } from "../../reports/cost";
+import { reportCosts } from "../../reports/cost";
 import { delayHistogram, EMPTY_TOTALS, failureOutcomes, GROUP_BY, sumMessages } from "../../reports/messages";
 import { reportFilter } from "../../reports/range";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
@@ -80,19 +80,17 @@ funnelRoutes.openapi(
     const campaign = await findCampaign(c.var.db, workspaceId, query.campaignId);
     if (!campaign) throw new ApiError("not_found", `No campaign ${query.campaignId} in this workspace.`);
     const filter = reportFilter(workspaceId, { ...query, campaignId: [query.campaignId], variant: undefined });
-    const card = c.var.auth.workspace.settings.rateCard;
-    const rates = card ? ratesOf(card) : null;
-    const [totals, charges] = await Promise.all([
+    const [totals, costs] = await Promise.all([
       sumMessages(c.env.DB, filter, query.window, "variant"),
-      rates ? chargesAndRevenue(c.env.DB, filter, rates, true) : null,
+      reportCosts(c.env.DB, filter, c.var.auth.workspace.settings.rateCard, true),
     ]);
     const body = {
       metric: query.metric,
       window: query.window,
-      variants: abVariants(campaign.variants, totals, query.metric).map(({ totals: t, ...v }) => {
-        const spent = charges?.get(v.variant) ?? { micros: 0n, revenueMicros: 0 };
-        return { ...v, cost: rates ? costOf(rates, spent.micros, t ?? EMPTY_TOTALS, spent.revenueMicros) : null };
-      }),
+      variants: abVariants(campaign.variants, totals, query.metric).map(({ totals: t, ...v }) => ({
+        ...v,
+        cost: costs(v.variant, t ?? EMPTY_TOTALS),
+      })),
     };
     return respondReport(c, query.format, body, abTable, "ab");
   },

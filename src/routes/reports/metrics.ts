@@ -4,7 +4,7 @@ import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { eventMetrics, responseTimes } from "../../reports/contact-events";
 import { dropOff, funnelSteps } from "../../reports/funnel";
-import { chargesAndRevenue, costOf, ratesOf } from "../../reports/cost";
+import { reportCosts } from "../../reports/cost";
 import { EMPTY_TOTALS, failureOutcomes, repliedWithin, sumMessages } from "../../reports/messages";
 import { optOutRate } from "../../reports/opt-out-rate";
 import { reportFilter } from "../../reports/range";
@@ -43,18 +43,15 @@ metricsRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
-    const card = c.var.auth.workspace.settings.rateCard;
-    const rates = card ? ratesOf(card) : null;
-    const [[t = EMPTY_TOTALS], replied, events, responses, retention, optOuts, charges] = await Promise.all([
+    const [[t = EMPTY_TOTALS], replied, events, responses, retention, optOuts, costs] = await Promise.all([
       sumMessages(c.env.DB, filter, query.window),
       repliedWithin(c.env.DB, filter, responseWindowHours(query.responseWindow)),
       eventMetrics(c.env.DB, filter),
       responseTimes(c.env.DB, filter),
       retentionRate(c.env.DB, filter),
       optOutRate(c.env.DB, filter),
-      rates ? chargesAndRevenue(c.env.DB, filter, rates) : null,
+      reportCosts(c.env.DB, filter, c.var.auth.workspace.settings.rateCard),
     ]);
-    const spent = charges?.get("") ?? { micros: 0n, revenueMicros: 0 };
     const body = {
       window: query.window,
       messages: {
@@ -85,7 +82,7 @@ metricsRoutes.openapi(
       optOutRate: optOuts,
       limitedRate: ratio(t.limited, t.sent),
       experimentRate: ratio(t.experiment, t.sent),
-      cost: rates ? costOf(rates, spent.micros, t, spent.revenueMicros) : null,
+      cost: costs("", t),
     };
     return respondReport(c, query.format, body, metricsTable, "metrics");
   },

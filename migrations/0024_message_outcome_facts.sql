@@ -49,3 +49,6 @@ BEGIN
   VALUES (NEW.`workspace_id`, 'message.changed', NEW.`id`, COALESCE(NEW.`report_at`, NEW.`created_at`),
     CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 END;
+--> statement-breakpoint
+-- A snapshot without its message (none should be left; purge and erasure delete both) still adds up.
+UPDATE `message_rollup_applied` SET `charged` = 0, `pricing_category` = '' WHERE `charged` IS NULL;

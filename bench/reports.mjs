@@ -285,7 +285,7 @@ function reportsToMeasure(setup) {
         compare(p, "messages.converted", m.converted, t.converted7d);
         compare(p, "messages.replied", m.replied, t.replied);
         compare(p, "messages.failed", m.failed, t.failed);
-        compare(p, "messages.billable", m.billable, t.billable);
+        compare(p, "messages.charged", m.charged, t.charged);
         compare(p, "csat.responses", b.csat.responses, f.events.csat?.events ?? 0);
         compare(p, "csat.average", b.csat.average, f.events.csat ? f.events.csat.value / f.events.csat.events : null);
       },

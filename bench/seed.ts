@@ -247,7 +247,8 @@ async function seedChunk(env: Env, chunk: SeedChunk) {
 
 // What the reports must show for a campaign, from the messages' own state (kept by triggers from the
 // raw events) with the rollups' definitions: a later step implies the earlier ones, a click or a
-// conversion implies read; clicked and converted within 7 days (the reports' default window) of report_at.
+// conversion implies read; clicked and converted within 7 days (the reports' default window) of report_at,
+// replied within 72 hours (the default responseWindow).
 const CAMPAIGN_SQL = `SELECT COALESCE(variant, '') AS variant, COUNT(*) AS sent,
   SUM(delivered_at IS NOT NULL OR read_at IS NOT NULL OR clicked_at IS NOT NULL OR converted_at IS NOT NULL) AS delivered,
   SUM(read_at IS NOT NULL OR clicked_at IS NOT NULL OR converted_at IS NOT NULL) AS read,
@@ -255,7 +256,7 @@ const CAMPAIGN_SQL = `SELECT COALESCE(variant, '') AS variant, COUNT(*) AS sent,
   SUM(COALESCE(MIN(clicked_at, converted_at), clicked_at, converted_at) - report_at <= 604800000) AS clicked7d,
   SUM(converted_at - report_at <= 604800000) AS converted7d,
   SUM(clicked_at IS NOT NULL) AS clickedMessages, SUM(converted_at IS NOT NULL) AS convertedMessages,
-  SUM(replied_at IS NOT NULL) AS replied, SUM(COALESCE(json_extract(pricing, '$.billable') = 1, 0)) AS billable,
+  SUM(replied_at - report_at <= 259200000) AS replied, SUM(COALESCE(json_extract(pricing, '$.type') = 'regular', 0)) AS charged,
   SUM(revenue_micros) AS revenueMicros
 FROM messages WHERE workspace_id = ?1 AND campaign_id = ?2 GROUP BY variant ORDER BY variant`;
 

@@ -32,7 +32,7 @@ const CONVERSION_COLUMNS = [
 ];
 const MESSAGE_COLUMNS = [
   ...["id", "campaignId", "variant", "linkCode", "externalId", "category", "country", "status", "sentAt"],
-  ...["deliveredAt", "readAt", "failedAt", "clickedAt", "convertedAt", "repliedAt", "revenue"],
+  ...["deliveredAt", "readAt", "failedAt", "clickedAt", "convertedAt", "repliedAt", "revenue", "outcome"],
 ];
 
 /** Calls an export route; the one place that knows how the routes are reached. */
@@ -370,7 +370,13 @@ describe("GET /api/v1/export/messages", () => {
       readAt: null,
       revenue: 0,
     });
-    expect(byId["wamid.failed"]).toMatchObject({ status: "failed", failedAt: iso(T0 + 2 * MIN), category: "utility" });
+    expect(byId["wamid.failed"]).toMatchObject({
+      status: "failed",
+      failedAt: iso(T0 + 2 * MIN),
+      category: "utility",
+      outcome: "failed",
+    });
+    expect(byId["wamid.delivered"].outcome).toBeNull();
     expect(byId["wamid.unregistered"]).toMatchObject({
       status: "read",
       sentAt: iso(T0 + 3 * MIN),

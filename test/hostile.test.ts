@@ -423,9 +423,9 @@ add(400, "invalid_request", "an event value of 1e999", () => ({
   key: "owner",
   body: '{"events":[{"type":"custom_x","value":1e999,"contact":"+351912345678"}]}',
 }));
-for (const cost of ["-1", "NaN", "1e999"]) {
-  add(400, "invalid_request", `a metrics report with costPerMessage=${cost}`, () => ({
-    path: `/api/v1/reports/metrics?costPerMessage=${cost}`,
+for (const responseWindow of ["0h", "721h", "31d", "-1h", "1.5h", "2w", "1e999h"]) {
+  add(400, "invalid_request", `a metrics report with responseWindow=${responseWindow}`, () => ({
+    path: `/api/v1/reports/metrics?responseWindow=${responseWindow}`,
     key: "owner",
   }));
 }

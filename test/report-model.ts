@@ -34,9 +34,15 @@ export type SimMessage = {
   linkCode: string | null;
   category: string | null;
   sentAt: number;
-  pricing: { billable: boolean; category: string; pricing_model: string } | null;
+  // `billable` is deprecated by Meta and must not matter: a message is charged when `type` is `regular`.
+  pricing: { billable: boolean; type: string; category: string; pricing_model: string } | null;
 };
-export type SimStatus = { messageId: string; status: "sent" | "delivered" | "read" | "failed"; at: number };
+export type SimStatus = {
+  messageId: string;
+  status: "sent" | "delivered" | "read" | "failed";
+  at: number;
+  errors?: { code: number; title: string }[];
+};
 export type SimClick = {
   id: string;
   linkCode: string;
@@ -45,7 +51,7 @@ export type SimClick = {
   device: string | null;
   at: number;
 };
-export type SimConversion = { clickId: string; orderId: string; value: number; at: number };
+export type SimConversion = { clickId: string; orderId: string; value: number; currency: string; at: number };
 export type SimReply = { id: string; contact: string; contextId: string | null; at: number };
 
 export type History = {
@@ -95,18 +101,30 @@ export function randomHistory(
           ? random.pick(history.messages).sentAt
           : whole(start + random.between(0, 3 * DAY)),
       pricing: random.chance(0.5)
-        ? { billable: random.chance(0.7), category: random.pick(["marketing", "service"]), pricing_model: "PMP" }
+        ? {
+            billable: random.chance(0.7),
+            type: random.pick(["regular", "regular", "free_customer_service", "free_entry_point"]),
+            category: random.pick(["marketing", "utility", "service"]),
+            pricing_model: "PMP",
+          }
         : null,
     };
     history.messages.push(m);
-    const status = (s: SimStatus["status"], at: number) => {
-      history.statuses.push({ messageId: m.id, status: s, at: whole(at) });
-      if (random.chance(0.2)) history.statuses.push({ messageId: m.id, status: s, at: whole(at) });
+    const status = (s: SimStatus["status"], at: number, errors?: SimStatus["errors"]) => {
+      history.statuses.push({ messageId: m.id, status: s, at: whole(at), ...(errors ? { errors } : {}) });
+      if (random.chance(0.2))
+        history.statuses.push({ messageId: m.id, status: s, at: whole(at), ...(errors ? { errors } : {}) });
     };
     if (!registered || random.chance(0.6)) status("sent", m.sentAt + random.between(0, 5) * SECOND);
-    if (random.chance(0.1)) status("failed", m.sentAt + random.between(1, 60) * SECOND);
-    if (random.chance(0.7)) status("delivered", m.sentAt + random.between(10, 600) * SECOND);
-    if (random.chance(0.45)) status("read", m.sentAt + random.between(1, 48 * 60) * MINUTE);
+    const fails = random.chance(0.25);
+    if (fails) {
+      // Limited (131049) and experiment (130472) are outcomes of their own; other errors are failures.
+      const code = random.pick([131049, 130472, 131026]);
+      status("failed", m.sentAt + random.between(1, 60) * SECOND, [{ code, title: `Error ${code}` }]);
+    }
+    // Now and then a failed message is delivered after all, and counts as delivered.
+    if (random.chance(fails ? 0.2 : 0.7)) status("delivered", m.sentAt + random.between(10, 600) * SECOND);
+    if (random.chance(fails ? 0.1 : 0.45)) status("read", m.sentAt + random.between(1, 48 * 60) * MINUTE);
     if (linkKind && random.chance(0.5)) {
       for (let c = random.between(1, 3); c > 0; c--) {
         const click: SimClick = {
@@ -131,6 +149,7 @@ export function randomHistory(
             clickId: click.id,
             orderId: `order-${click.id}`,
             value: random.between(100, 99_999) / 100,
+            currency: random.chance(0.8) ? "EUR" : "USD",
             at:
               edges.length > 0 && random.chance(0.35)
                 ? m.sentAt + random.pick(edges) + random.pick([0, 0, 1])
@@ -139,12 +158,15 @@ export function randomHistory(
         }
       }
     }
-    if (random.chance(0.3)) {
+    if (random.chance(0.4)) {
       history.replies.push({
         id: `wamid.in.${i}.${random.between(0, 1e9)}`,
         contact: m.contact,
         contextId: random.chance(0.5) ? m.id : null,
-        at: whole(m.sentAt + random.between(0, 3 * 24 * 60) * MINUTE),
+        // Some on a response window's edge (or a second past it), where "within the window" is decided.
+        at: random.chance(0.3)
+          ? m.sentAt + random.pick([1, 24, 72]) * HOUR + random.pick([0, 0, SECOND])
+          : whole(m.sentAt + random.between(0, 8 * 24 * 60) * MINUTE),
       });
     }
   }
@@ -168,7 +190,12 @@ export type ModelMessage = {
   convertedAt: number | null;
   repliedAt: number | null;
   revenueMicros: number;
-  billable: boolean;
+  /** The revenue's currency when all of the message's conversions have the same one. */
+  revenueCurrency: string | null;
+  /** The first error code of its failed status. */
+  errorCode: number | null;
+  charged: boolean;
+  pricingCategory: string;
 };
 
 const earliest = (times: number[]) => (times.length > 0 ? Math.min(...times) : null);
@@ -182,6 +209,7 @@ export function modelMessages(h: History, linkContact: Map<string, string | null
     const delivered = earliest(times("delivered"));
     const read = earliest(times("read"));
     const failed = earliest(times("failed"));
+    const failure = h.statuses.find((x) => x.messageId === m.id && x.status === "failed");
     const ownLink = m.linkCode !== null && linkContact.get(m.linkCode) === m.contact;
     const belongs = (c: SimClick) => c.messageId === m.id || (ownLink && c.linkCode === m.linkCode);
     const clicks = h.clicks.filter((c) => c.human && belongs(c)).sort((a, b) => a.at - b.at);
@@ -214,7 +242,10 @@ export function modelMessages(h: History, linkContact: Map<string, string | null
       convertedAt,
       repliedAt: null as number | null,
       revenueMicros: conversions.reduce((sum, v) => sum + Math.round(v.value * 1e6), 0),
-      billable: pricing?.billable === true,
+      revenueCurrency: new Set(conversions.map((v) => v.currency)).size === 1 ? conversions[0].currency : null,
+      errorCode: failure?.errors?.[0]?.code ?? null,
+      charged: pricing?.type === "regular",
+      pricingCategory: pricing?.category ?? m.category ?? "",
     };
   });
   // A reply names its message, or else belongs to the contact's latest message sent before it.
@@ -237,16 +268,18 @@ export type ModelTotals = {
   read: number;
   readInferred: number;
   failed: number;
+  limited: number;
+  experiment: number;
   clicked: number;
   converted: number;
   replied: number;
-  billable: number;
+  charged: number;
   revenueMicros: number;
   clickDelays: number[];
 };
 
-/** What a report over these messages must count, for a window in ms. */
-export function modelTotals(messages: ModelMessage[], windowMs: number): ModelTotals {
+/** What a report over these messages must count, for a window in ms (and replies within `replyWindowMs`). */
+export function modelTotals(messages: ModelMessage[], windowMs: number, replyWindowMs = Infinity): ModelTotals {
   const t: ModelTotals = {
     sent: 0,
     sentInferred: 0,
@@ -255,10 +288,12 @@ export function modelTotals(messages: ModelMessage[], windowMs: number): ModelTo
     read: 0,
     readInferred: 0,
     failed: 0,
+    limited: 0,
+    experiment: 0,
     clicked: 0,
     converted: 0,
     replied: 0,
-    billable: 0,
+    charged: 0,
     revenueMicros: 0,
     clickDelays: [],
   };
@@ -273,13 +308,15 @@ export function modelTotals(messages: ModelMessage[], windowMs: number): ModelTo
     t.read += read ? 1 : 0;
     t.readInferred += read && !m.readObserved ? 1 : 0;
     t.failed += m.failed && !delivered ? 1 : 0;
+    t.limited += m.failed && !delivered && m.errorCode === 131049 ? 1 : 0;
+    t.experiment += m.failed && !delivered && m.errorCode === 130472 ? 1 : 0;
     if (m.engagedAt !== null && m.engagedAt - m.reportAt <= windowMs) {
       t.clicked++;
       t.clickDelays.push((m.engagedAt - m.reportAt) / SECOND);
     }
     t.converted += m.convertedAt !== null && m.convertedAt - m.reportAt <= windowMs ? 1 : 0;
-    t.replied += m.repliedAt !== null ? 1 : 0;
-    t.billable += m.billable ? 1 : 0;
+    t.replied += m.repliedAt !== null && m.repliedAt - m.reportAt <= replyWindowMs ? 1 : 0;
+    t.charged += m.charged ? 1 : 0;
     t.revenueMicros += m.revenueMicros;
   }
   return t;
@@ -303,4 +340,48 @@ export function modelSteps(t: ModelTotals) {
     rateFromPrevious: ratio(counts[i], counts[Math.max(0, i - 1)]),
     rateFromFirst: ratio(counts[i], counts[0]),
   }));
+}
+
+/** Failures apart, as the funnel shows them: other errors, limited and experiment. */
+export const modelOutcomes = (t: ModelTotals) => ({
+  failed: t.failed - t.limited - t.experiment,
+  limited: t.limited,
+  experiment: t.experiment,
+});
+
+export type ModelRateCard = { currency: string; rates: { category: string; country?: string; price: string }[] };
+
+/** A decimal price as an exact count of millionths, by its digits. */
+function micros(price: string): bigint {
+  const [whole, fraction = ""] = price.split(".");
+  return BigInt(whole) * 1_000_000n + BigInt(fraction.padEnd(6, "0"));
+}
+
+/**
+ * What the messages cost with this rate card: each charged message at the price for its pricing
+ * category in its country, else for its category, else nothing; roas from the revenue of messages
+ * whose conversions were all in the card's currency.
+ */
+export function modelCost(messages: ModelMessage[], card: ModelRateCard, windowMs: number) {
+  let total = 0n;
+  let revenue = 0;
+  for (const m of messages) {
+    if (m.charged) {
+      const rate =
+        card.rates.find((r) => r.category === m.pricingCategory && r.country === (m.country ?? "")) ??
+        card.rates.find((r) => r.category === m.pricingCategory && r.country === undefined);
+      total += rate ? micros(rate.price) : 0n;
+    }
+    if (m.revenueCurrency === card.currency) revenue += m.revenueMicros;
+  }
+  const t = modelTotals(messages, windowMs);
+  const amount = Number(total) / 1e6;
+  return {
+    currency: card.currency,
+    total: amount,
+    perDelivered: ratio(amount, t.delivered),
+    perClick: ratio(amount, t.clicked),
+    perConversion: ratio(amount, t.converted),
+    roas: ratio(revenue / 1e6, amount),
+  };
 }

@@ -183,8 +183,23 @@ describe("GET /api/v1/reports/ab", () => {
           uplift: null,
           pValue: null,
           significant: false,
+          limited: 0,
+          experiment: 0,
+          cost: null,
         },
-        { variant: "B", messages: 2, clicks: 0, conversions: 0, rate: 0, uplift: null, pValue: 1, significant: false },
+        {
+          variant: "B",
+          messages: 2,
+          clicks: 0,
+          conversions: 0,
+          rate: 0,
+          uplift: null,
+          pValue: 1,
+          significant: false,
+          limited: 0,
+          experiment: 0,
+          cost: null,
+        },
       ],
     });
   });
@@ -196,9 +211,9 @@ describe("GET /api/v1/reports/ab", () => {
     const csv = await callWorker(`${path}&format=csv`, { key });
     expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     expect((await csv.text()).split("\r\n")).toEqual([
-      "variant,messages,clicks,conversions,rate,uplift,pValue,significant",
-      "A,2,0,0,0,,,false",
-      "B,2,0,0,0,,1,false",
+      "variant,messages,clicks,conversions,rate,uplift,pValue,significant,limited,experiment,cost,costCurrency",
+      "A,2,0,0,0,,,false,0,0,,",
+      "B,2,0,0,0,,1,false,0,0,,",
       "",
     ]);
     expect(json.body.variants.map((v: { pValue: number | null }) => v.pValue)).toEqual([null, 1]);

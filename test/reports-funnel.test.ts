@@ -10,7 +10,9 @@ import {
   HOUR,
   lowerMedian,
   MINUTE,
+  modelCost,
   modelMessages,
+  modelOutcomes,
   modelSteps,
   modelTotals,
   randomHistory,
@@ -18,11 +20,24 @@ import {
   type FunnelWindow,
   type History,
   type ModelMessage,
+  type ModelRateCard,
 } from "./report-model";
 import { seededRandom } from "./random";
 import { statusBody } from "./whatsapp-helpers";
 
 const T0 = Date.UTC(2026, 9, 5);
+
+/** Prices with more decimals than euros have, a country override, and a category priced in one country only. */
+const RATE_CARD: ModelRateCard = {
+  currency: "EUR",
+  rates: [
+    { category: "marketing", price: "0.0613" },
+    { category: "marketing", country: "DE", price: "0.1365" },
+    { category: "utility", price: "0.0113" },
+    { category: "utility", country: "IN", price: "0.0014" },
+    { category: "service", country: "GB", price: "0.005" },
+  ],
+};
 const iso = (ms: number) => new Date(ms).toISOString();
 const digits = (contact: string) => contact.slice(1);
 
@@ -45,7 +60,7 @@ function replyBody(reply: History["replies"][number]) {
 /** Writes a history through the API and the click write path, in a shuffled order. */
 async function writeHistory(seed: number, size: number) {
   const random = seededRandom(seed);
-  const { workspace, adminKey: key } = await createWorkspace();
+  const { workspace, adminKey: key } = await createWorkspace({ rateCard: RATE_CARD });
   const ab = await createCampaign(key, { name: "A/B", variants: ["A", "B"] });
   const plain = await createCampaign(key, { name: "Plain" });
   const campaigns = [
@@ -102,6 +117,7 @@ async function writeHistory(seed: number, size: number) {
       id: s.messageId,
       status: s.status,
       at: s.at,
+      ...(s.errors ? { errors: s.errors } : {}),
       recipient: digits(m.contact),
       ...(m.pricing ? { pricing: m.pricing } : {}),
     });
@@ -134,7 +150,7 @@ async function writeHistory(seed: number, size: number) {
       clickId: v.clickId,
       event: "purchase",
       value: v.value,
-      currency: "EUR",
+      currency: v.currency,
       orderId: v.orderId,
       occurredAt: iso(v.at),
     };
@@ -179,6 +195,7 @@ function expectMedian(actual: number | null, delays: number[]) {
 function expectFunnel(body: Json, messages: ModelMessage[], window: FunnelWindow, label = "funnel") {
   const t = modelTotals(messages, FUNNEL_WINDOWS[window]);
   expect(body.steps, label).toEqual(modelSteps(t));
+  expect(body.outcomes, label).toEqual(modelOutcomes(t));
   expect(body.revenue).toBe(t.revenueMicros / 1e6);
   expectMedian(body.medianTimeToClickSeconds, t.clickDelays);
 }
@@ -212,6 +229,7 @@ describe("message reports equal a brute-force count of the raw events", () => {
         for (const group of body.groups) {
           const members = model.filter((m) => GROUP_KEY[groupBy](m) === group.key);
           expect(group.steps, `${groupBy}=${group.key}`).toEqual(modelSteps(modelTotals(members, 7 * DAY)));
+          expect(group.outcomes, `${groupBy}=${group.key}`).toEqual(modelOutcomes(modelTotals(members, 7 * DAY)));
         }
       }
 
@@ -240,8 +258,8 @@ describe("message reports equal a brute-force count of the raw events", () => {
         "Kolkata",
       );
 
-      const metrics = await get(`/api/v1/reports/metrics?costPerMessage=0.05`);
-      const t = modelTotals(model, 7 * DAY);
+      const metrics = await get(`/api/v1/reports/metrics`);
+      const t = modelTotals(model, 7 * DAY, 72 * HOUR);
       expect(metrics.messages).toEqual({
         sent: t.sent,
         delivered: t.delivered,
@@ -249,22 +267,54 @@ describe("message reports equal a brute-force count of the raw events", () => {
         clicked: t.clicked,
         converted: t.converted,
         replied: t.replied,
-        failed: t.failed,
-        billable: t.billable,
+        ...modelOutcomes(t),
+        charged: t.charged,
       });
       expect(metrics.deliveryRate).toBe(ratio(t.delivered, t.sent));
       expect(metrics.openRate).toBe(ratio(t.read, t.delivered));
       expect(metrics.clickThroughRate).toBe(ratio(t.clicked, t.delivered));
       expect(metrics.conversionRate).toBe(ratio(t.converted, t.delivered));
       expect(metrics.responseRate).toBe(ratio(t.replied, t.delivered));
+      expect(metrics.responseWindow).toBe("72h");
+      expect(metrics.limitedRate).toBe(ratio(t.limited, t.sent));
+      expect(metrics.experimentRate).toBe(ratio(t.experiment, t.sent));
       expect(metrics.revenue).toBe(t.revenueMicros / 1e6);
-      expect(metrics.costPerConversion).toBe(ratio(t.billable * 0.05, t.converted));
+      expect(metrics.cost).toEqual(modelCost(model, RATE_CARD, 7 * DAY));
       expect(metrics.dropOff.map((d: Json) => d.count)).toEqual([
         t.sent - t.delivered,
         t.delivered - t.read,
         t.read - t.clicked,
         t.clicked - t.converted,
       ]);
+      // Replies within other windows, and costs over a range cut at quarter hours, of one variant.
+      for (const [responseWindow, ms] of [
+        ["1h", HOUR],
+        ["24h", DAY],
+        ["3d", 3 * DAY],
+        ["7d", 7 * DAY],
+      ] as const) {
+        const within = await get(`/api/v1/reports/metrics?responseWindow=${responseWindow}`);
+        const w = modelTotals(model, 7 * DAY, ms);
+        expect([within.messages.replied, within.responseRate], responseWindow).toEqual([
+          w.replied,
+          ratio(w.replied, w.delivered),
+        ]);
+      }
+      const cut = await get(
+        `/api/v1/reports/metrics?from=${iso(from)}&to=${iso(to)}&campaignId=${abCampaign.id}&variant=A`,
+      );
+      const cutModel = inRange(from, to).filter((m) => m.campaignId === abCampaign.id && m.variant === "A");
+      expect(cut.cost).toEqual(modelCost(cutModel, RATE_CARD, 7 * DAY));
+      expect(cut.limitedRate).toBe(ratio(modelTotals(cutModel, 7 * DAY).limited, cutModel.length));
+
+      // Cost per local day, by the messages' send time.
+      const series = await get(
+        `/api/v1/reports/timeseries?metric=cost&interval=day&from=2026-10-05&to=2026-10-09&timezone=Asia/Kolkata`,
+      );
+      const dayStart = (i: number) => T0 + i * DAY - 5.5 * HOUR;
+      expect(series.points.map((p: Json) => p.value)).toEqual(
+        [0, 1, 2, 3, 4].map((i) => modelCost(inRange(dayStart(i), dayStart(i + 1)), RATE_CARD, 7 * DAY).total),
+      );
 
       for (const metric of ["click", "conversion"] as const) {
         const body = await get(`/api/v1/reports/ab?campaignId=${abCampaign.id}&metric=${metric}`);
@@ -277,6 +327,17 @@ describe("message reports equal a brute-force count of the raw events", () => {
         const reached = (x: typeof t) => (metric === "click" ? x.clicked : x.converted);
         expect(body.variants.map((v: Json) => [v.variant, v.messages, v.clicks, v.conversions])).toEqual(
           ["A", "B"].map((name, i) => [name, variants[i].sent, variants[i].clicked, variants[i].converted]),
+        );
+        expect(body.variants.map((v: Json) => [v.limited, v.experiment, v.cost])).toEqual(
+          ["A", "B"].map((name, i) => [
+            variants[i].limited,
+            variants[i].experiment,
+            modelCost(
+              model.filter((m) => m.campaignId === abCampaign.id && m.variant === name),
+              RATE_CARD,
+              7 * DAY,
+            ),
+          ]),
         );
         expectVariants(
           body.variants,

@@ -348,7 +348,7 @@ describe("the OpenAPI document", () => {
         ]),
       );
     expect(parameters("timeseries")).toMatchObject({
-      metric: { enum: ["sent", "delivered", "read", "clicks", "conversions", "revenue"], default: "clicks" },
+      metric: { enum: ["sent", "delivered", "read", "clicks", "conversions", "revenue", "cost"], default: "clicks" },
       interval: { enum: ["hour", "day", "week"], default: "day" },
       timezone: { default: "UTC" },
     });

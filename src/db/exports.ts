@@ -1,6 +1,7 @@
 import { and, eq, getTableColumns, gt, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { toIso } from "../schemas/common";
+import { failureOutcome } from "../lib/whatsapp-errors";
 import { deriveMessageState, type ObservedSteps } from "../whatsapp/message-state";
 import type { Db } from "./client";
 import { clicks, conversions, messages } from "./schema";
@@ -122,11 +123,19 @@ const messageOutcomes = fieldList("convertedAt repliedAt");
 // only filters. Without a range, messages not yet placed in time (no step seen) are exported too.
 export const messageExport: ExportTable = {
   name: "messages",
-  summary: "Every message with its status and steps, inferred steps filled in as `GET /messages/{id}` shows them",
-  columns: [...messageFacts, "status", ...messageSteps, ...messageOutcomes, "revenue"],
+  summary:
+    "Every message with its status and steps, inferred steps filled in as `GET /messages/{id}` shows them; " +
+    "`outcome` says what a failed message's failure was: `limited` (131049), `experiment` (130472) or `failed`",
+  // `outcome` comes last, so that the columns BI tools already read keep their places.
+  columns: [...messageFacts, "status", ...messageSteps, ...messageOutcomes, "revenue", "outcome"],
   page: (db, f, last) =>
     db
-      .select(selection(messages, [...messageFacts, ...messageSteps, ...messageOutcomes, "revenueMicros"]))
+      .select(
+        selection(messages, [...messageFacts, ...messageSteps, ...messageOutcomes, "revenueMicros", "errorsText"], {
+          // As stored: drizzle's JSON column would throw on a row an older version stored damaged.
+          errorsText: sql`messages.errors`,
+        }),
+      )
       .from(messages)
       .where(
         and(
@@ -144,6 +153,7 @@ export const messageExport: ExportTable = {
     return [...valuesOf(row, messageFacts), state.status, ...valuesOf(state, messageSteps)].concat(
       valuesOf(row, messageOutcomes),
       (row.revenueMicros as number) / 1e6,
+      state.status === "failed" ? failureOutcome(row.errorsText) : null,
     );
   },
 };

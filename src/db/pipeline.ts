@@ -96,13 +96,15 @@ const GATHER_SQL = [
          WHEN r.at = messages.clicked_at THEN MIN(messages.device, r.device) ELSE r.device END
      FROM (SELECT 1) LEFT JOIN (${FIRST_CLICK}) r ON 1)
    WHERE ${hasWhy(WHY.clicked)} AND ${APPLIED_AS_NOW}`,
-  // Conversions and their revenue, all of them, from the raw conversions.
-  `UPDATE messages SET (converted_at, revenue_micros) = (
-    SELECT MIN(occurred_at), COALESCE(SUM(CAST(ROUND(value * 1000000) AS INTEGER)), 0) FROM (
-      SELECT id, occurred_at, value FROM conversions
+  // Conversions and their revenue, all of them, from the raw conversions. Revenue sums every currency
+  // (as reports always have); its currency is kept when the conversions agree on one.
+  `UPDATE messages SET (converted_at, revenue_micros, revenue_currency) = (
+    SELECT MIN(occurred_at), COALESCE(SUM(CAST(ROUND(value * 1000000) AS INTEGER)), 0),
+      IIF(COUNT(DISTINCT currency) = 1, MIN(currency), NULL) FROM (
+      SELECT id, occurred_at, value, currency FROM conversions
       WHERE workspace_id = messages.workspace_id AND message_id = messages.id
       UNION
-      SELECT v.id, v.occurred_at, v.value FROM links l JOIN conversions v ON v.link_id = l.id
+      SELECT v.id, v.occurred_at, v.value, v.currency FROM links l JOIN conversions v ON v.link_id = l.id
       WHERE l.code = messages.link_code AND l.workspace_id = messages.workspace_id
         AND l.contact_hash = messages.contact_hash))
    WHERE ${hasWhy(WHY.converted)} OR (${hasWhy(WHY.changed)} AND NOT ${APPLIED_AS_NOW})`,

@@ -19,6 +19,16 @@ export type WorkspaceSettings = {
   ga4Consent?: Ga4Consent;
   /** Marks forwarded events for GA4's DebugView. */
   ga4DebugMode?: boolean;
+  /** What the workspace pays Meta per charged message, for report costs (absent or null: no costs). */
+  rateCard?: RateCard | null;
+};
+
+/** Prices per charged message by Meta's pricing category, optionally for one recipient country. */
+export type RateCard = {
+  /** ISO 4217. */
+  currency: string;
+  /** `price` is the decimal as given, in `currency`; `country` ISO 3166-1 alpha-2 or null for every country. */
+  rates: { category: string; country: string | null; price: string }[];
 };
 
 /** Consent for Google's use of the data GA4 receives, as the workspace or a conversion states it. */
@@ -203,6 +213,8 @@ export const messages = sqliteTable(
     clickedAt: integer("clicked_at"),
     convertedAt: integer("converted_at"),
     revenueMicros: integer("revenue_micros").notNull().default(0),
+    // The currency of that revenue when the message's conversions agree on one, else null.
+    revenueCurrency: text("revenue_currency"),
     repliedAt: integer("replied_at"),
     // The time reports place the message at: its earliest observed step (a failed message was still sent).
     reportAt: integer("report_at").generatedAlwaysAs(

@@ -67,13 +67,16 @@ export async function mergeSettings(
  */
 export async function serializeWorkspace(dataKey: string, row: WorkspaceRow, ga4Enabled: boolean) {
   const secrets = await readSecrets(dataKey, row);
-  const { ga4MeasurementId, ga4Consent, ga4DebugMode, ...settings } = withDefaultSettings(row.settings);
+  const { ga4MeasurementId, ga4Consent, ga4DebugMode, rateCard, ...settings } = withDefaultSettings(row.settings);
   return {
     id: row.id,
     name: row.name,
     publishableKey: row.publishableKey,
     settings: {
       ...settings,
+      rateCard: rateCard
+        ? { currency: rateCard.currency, rates: rateCard.rates.map((r) => ({ ...r, price: Number(r.price) })) }
+        : null,
       whatsapp: {
         appSecretSet: Boolean(secrets.whatsappAppSecret),
         verifyTokenSet: Boolean(secrets.whatsappVerifyToken),

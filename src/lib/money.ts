@@ -27,3 +27,17 @@ export function checkMoney(value: number | string, currency: string): MoneyCheck
   const minor = Number(match[1]) * 10 ** exponent + Number(decimals.padEnd(exponent, "0") || "0");
   return { ok: true, value: amount, minor };
 }
+
+const MAX_PRICE_MICROS = 1_000_000 * 1_000_000;
+
+/**
+ * A non-negative price with up to 6 decimals, in millionths of its currency, or null. Prices may have
+ * more decimals than their currency (Meta's rates have 4 in USD); millionths keep sums of them exact.
+ */
+export function priceMicros(value: number | string): number | null {
+  const text = typeof value === "number" ? String(value) : value.trim();
+  const match = text.match(/^(\d{1,7})(?:\.(\d{1,6}))?$/);
+  if (!match) return null;
+  const micros = Number(match[1]) * 1_000_000 + Number((match[2] ?? "").padEnd(6, "0") || "0");
+  return micros <= MAX_PRICE_MICROS ? micros : null;
+}

@@ -22,3 +22,11 @@ export function firstErrorCode(errors: unknown): number | null {
   }
   return null;
 }
+
+export type FailureOutcome = "limited" | "experiment" | "failed";
+
+/** What a failure was, by its first error code: limited, experiment, or any other failure. */
+export function failureOutcome(errors: unknown): FailureOutcome {
+  const code = firstErrorCode(errors);
+  return code === LIMITED_ERROR ? "limited" : code === EXPERIMENT_ERROR ? "experiment" : "failed";
+}

@@ -6,6 +6,7 @@ const SIGNIFICANCE = 0.05;
 /**
  * Each variant against the first: the campaign's own variants in their order, then any other
  * variant that messages carry. Rates are shares of sent messages that reached the metric's step.
+ * `totals` are the variant's sums (undefined when it sent nothing), for what the caller adds.
  */
 export function abVariants(declared: string[], totals: MessageTotals[], metric: "conversion" | "click") {
   const byVariant = new Map(totals.filter((t) => t.key !== null).map((t) => [t.key as string, t]));
@@ -27,6 +28,9 @@ export function abVariants(declared: string[], totals: MessageTotals[], metric: 
       uplift: i === 0 || rate === null || !baseRate ? null : rate / baseRate - 1,
       pValue: test ? test.pValue : null,
       significant: test !== null && test.pValue < SIGNIFICANCE,
+      limited: t?.limited ?? 0,
+      experiment: t?.experiment ?? 0,
+      totals: t,
     };
   });
 }

@@ -1,6 +1,7 @@
 import {
   sumMessageDelays,
   sumMessageRollups,
+  sumRepliedWithin,
   WINDOWS,
   type MessageGroup,
   type MessageTotals,
@@ -40,10 +41,12 @@ export const EMPTY_TOTALS: MessageTotals = {
   read: 0,
   readInferred: 0,
   failed: 0,
+  limited: 0,
+  experiment: 0,
   clicked: 0,
   converted: 0,
   replied: 0,
-  billable: 0,
+  charged: 0,
   revenueMicros: 0,
 };
 
@@ -56,4 +59,14 @@ export async function delayHistogram(d1: D1Database, filter: ReportFilter): Prom
     histogram[row.step].push([row.delay_bucket, row.messages]);
   }
   return histogram;
+}
+
+/** Messages whose first reply came within `hours` whole hours of the send. */
+export function repliedWithin(d1: D1Database, filter: ReportFilter, hours: number): Promise<number> {
+  return sumRepliedWithin(d1, filter, bucketRanges([filter]), hours);
+}
+
+/** Failures apart: `limited` (131049) and `experiment` (130472), and `failed` for every other error. */
+export function failureOutcomes(t: MessageTotals) {
+  return { failed: t.failed - t.limited - t.experiment, limited: t.limited, experiment: t.experiment };
 }

@@ -1,14 +1,19 @@
 import { firstClickQuarter, sumClickBuckets } from "../db/reports/click-rollups";
 import { firstSendQuarter, sumSendBuckets, type SendMetric } from "../db/reports/send-series";
 import { ApiError } from "../errors";
+import type { RateCard } from "../db/schema";
 import { DAY_MS, HOUR_MS, QUARTER_MS, nextPeriod, offsetAt, periodStart, weekdayOfDay } from "../lib/calendar";
 import { grainMs, type BucketRange, type BucketSum } from "../lib/rollup-buckets";
+import { costBuckets, ratesOf, type Rates } from "./cost";
 import type { ReportFilter, ReportRange } from "./range";
 
 export type Interval = "hour" | "day" | "week";
 
-/** Sends (by the message's send time) come from the message rollups, the rest from the click rollups. */
-export type SeriesMetric = SendMetric | "clicks" | "conversions" | "revenue";
+/**
+ * Sends (by the message's send time) come from the message rollups, their cost (by send time too)
+ * from the charges rollup, the rest from the click rollups.
+ */
+export type SeriesMetric = SendMetric | "cost" | "clicks" | "conversions" | "revenue";
 
 export const MAX_POINTS = 5_000;
 
@@ -34,8 +39,21 @@ export function seriesPeriods(range: ReportRange, interval: Interval): SeriesPer
 const isSendMetric = (metric: SeriesMetric): metric is SendMetric =>
   metric === "sent" || metric === "delivered" || metric === "read";
 
-/** The metric summed per bucket of the ranges, leaving out empty buckets. */
-export function sumSeriesBuckets(d1: D1Database, filter: ReportFilter, metric: SeriesMetric, ranges: BucketRange[]) {
+/**
+ * The metric summed per bucket of the ranges, leaving out empty buckets; revenue and cost in
+ * millionths. Cost needs the rate card's `rates`.
+ */
+export function sumSeriesBuckets(
+  d1: D1Database,
+  filter: ReportFilter,
+  metric: SeriesMetric,
+  ranges: BucketRange[],
+  rates: Rates | null = null,
+): Promise<BucketSum[]> {
+  if (metric === "cost") {
+    if (!rates) throw new Error("A cost series needs rates (seriesRates)");
+    return costBuckets(d1, filter, rates, ranges);
+  }
   return isSendMetric(metric)
     ? sumSendBuckets(d1, filter, metric, ranges)
     : sumClickBuckets(d1, filter, metric, ranges);
@@ -47,10 +65,22 @@ export function sumSeriesBuckets(d1: D1Database, filter: ReportFilter, metric: S
  */
 export async function firstEventAt(d1: D1Database, filter: ReportFilter, metric: SeriesMetric) {
   const [from, to] = [filter.from / QUARTER_MS, filter.to / QUARTER_MS];
-  const quarter = isSendMetric(metric)
-    ? await firstSendQuarter(d1, filter, from, to)
-    : await firstClickQuarter(d1, filter, metric === "clicks" ? "clicks" : "conversions", from, to);
+  const quarter =
+    isSendMetric(metric) || metric === "cost"
+      ? await firstSendQuarter(d1, filter, from, to)
+      : await firstClickQuarter(d1, filter, metric === "clicks" ? "clicks" : "conversions", from, to);
   return quarter === null ? null : quarter * QUARTER_MS;
+}
+
+/** The rates a series of `metric` needs: a cost series is refused without a rate card. */
+export function seriesRates(metric: SeriesMetric, card: RateCard | null | undefined): Rates | null {
+  if (metric !== "cost") return null;
+  if (!card) {
+    throw new ApiError("invalid_request", "A cost series needs the workspace's rate card.", [
+      { path: ["metric"], message: "Set the workspace's settings.rateCard first" },
+    ]);
+  }
+  return ratesOf(card);
 }
 
 /** Each bucket's sum added to the period holding it (the buckets were read from these periods' spans). */

@@ -97,8 +97,23 @@ export const MESSAGE_FACTS: readonly Column[] = [
   },
   { name: "converted_at", type: "integer", expr: "m.converted_at" },
   { name: "replied_at", type: "integer", expr: "m.replied_at" },
-  { name: "billable", type: "integer", expr: "COALESCE(json_extract(m.pricing, '$.billable') = 1, 0)" },
   { name: "revenue_micros", type: "integer", expr: "m.revenue_micros" },
+  // The first error code of the failed status (131049 limited, 130472 experiment: src/lib/whatsapp-errors.ts).
+  {
+    name: "error_code",
+    type: "integer",
+    expr: "CASE WHEN json_valid(m.errors) THEN CAST(json_extract(m.errors, '$[0].code') AS INTEGER) END",
+  },
+  // Meta charges a message whose pricing `type` is `regular` (`billable` is deprecated), at the rate of
+  // the category it priced the message in: Meta's category comes first here, unlike the `category` key.
+  { name: "charged", type: "integer", expr: "COALESCE(json_extract(m.pricing, '$.type') = 'regular', 0)" },
+  {
+    name: "pricing_category",
+    type: "text",
+    expr: "COALESCE(json_extract(m.pricing, '$.category'), m.category, '')",
+  },
+  // The currency of the message's revenue when its conversions agree on one (src/db/pipeline.ts).
+  { name: "revenue_currency", type: "text", expr: "m.revenue_currency" },
 ];
 
 const within = (column: string, window: RollupWindow) =>
@@ -107,6 +122,9 @@ const within = (column: string, window: RollupWindow) =>
 const windowMeasures = (prefix: string, column: string) =>
   Object.fromEntries(WINDOWS.map((w) => [`${prefix}_${w}`, within(column, w)]));
 
+// A failed status followed by delivered or read counts as delivered.
+const FAILED = "f.failed_at IS NOT NULL AND f.delivered_at IS NULL AND f.read_at IS NULL AND f.engaged_at IS NULL";
+
 const messageMeasures: Record<string, string> = {
   sent: "1",
   sent_inferred: "f.sent_at IS NULL",
@@ -114,19 +132,33 @@ const messageMeasures: Record<string, string> = {
   delivered_inferred: "f.delivered_at IS NULL AND (f.read_at IS NOT NULL OR f.engaged_at IS NOT NULL)",
   read: "f.read_at IS NOT NULL OR f.engaged_at IS NOT NULL",
   read_inferred: "f.read_at IS NULL AND f.engaged_at IS NOT NULL",
-  failed: "f.failed_at IS NOT NULL AND f.delivered_at IS NULL AND f.read_at IS NULL AND f.engaged_at IS NULL",
+  failed: FAILED,
+  // Failures that are outcomes of their own (SPEC §7), counted among `failed` too.
+  limited: `${FAILED} AND f.error_code IS 131049`,
+  experiment: `${FAILED} AND f.error_code IS 130472`,
   clicked: "f.engaged_at IS NOT NULL",
   ...windowMeasures("clicked", "engaged_at"),
   converted: "f.converted_at IS NOT NULL",
   ...windowMeasures("converted", "converted_at"),
   replied: "f.replied_at IS NOT NULL",
-  billable: "f.billable",
+  charged: "f.charged",
   revenue_micros: "f.revenue_micros",
 };
 
 /** Click delays on a log scale: bucket b holds delays in (1.1^(b-1), 1.1^b] seconds; 0 a second or less. */
 const delayBucket = (at: string) =>
   `CASE WHEN ${at} - f.report_at <= 1000 THEN 0 ELSE CAST(ceil(ln((${at} - f.report_at) / 1000.0) / ln(1.1)) AS INTEGER) END`;
+
+/**
+ * Reply delays in whole hours: bucket h holds delays in (h-1, h] hours, 0 a reply at or before the
+ * send, and MAX_REPLY_HOURS + 1 anything later. "Replied within N hours" is then exactly the sum of
+ * buckets 0..N for every whole-hour window a report may ask (responseWindow), where fixed window
+ * columns would serve only the windows chosen here and the click delays' log scale only estimates.
+ * Replies come mostly within a day, so a message adds one row to a small set of buckets.
+ */
+export const MAX_REPLY_HOURS = 720;
+const replyHours = `MIN(${MAX_REPLY_HOURS + 1}, CASE WHEN f.replied_at - f.report_at <= 0 THEN 0
+  ELSE (f.replied_at - f.report_at + 3599999) / 3600000 END)`;
 
 const clickKey: Record<ClickDimension, string> = {
   "": "''",
@@ -217,6 +249,81 @@ export const ROLLUPS = {
         },
         keys: { campaign_id: "f.campaign_id", variant: "f.variant", step: "x.name", delay_bucket: "x.expr" },
         measures: { messages: "1" },
+      },
+    ],
+  },
+  /** Messages replied to, by how many whole hours after the send the first reply came (replyHours). */
+  replies: {
+    table: "message_reply_delays",
+    grains: QUARTERS_AND_DAYS,
+    primaryKey: ["workspace_id", "grain", "bucket", "campaign_id", "variant", "reply_hours"],
+    keys: [
+      { name: "campaign_id", type: "text" },
+      { name: "variant", type: "text" },
+      { name: "reply_hours", type: "integer" },
+    ],
+    measures: ["messages"],
+    sources: [
+      {
+        feed: "messages",
+        time: "f.report_at",
+        where: "f.report_at IS NOT NULL AND f.replied_at IS NOT NULL",
+        keys: { campaign_id: "f.campaign_id", variant: "f.variant", reply_hours: replyHours },
+        measures: { messages: "1" },
+      },
+    ],
+  },
+  /**
+   * Charged messages by Meta's pricing category and the recipient's country: what a rate card prices
+   * (src/reports/cost.ts). Only charged messages have rows.
+   */
+  charges: {
+    table: "message_charges",
+    grains: QUARTERS_AND_DAYS,
+    primaryKey: ["workspace_id", "grain", "bucket", "campaign_id", "variant", "pricing_category", "country"],
+    keys: [
+      { name: "campaign_id", type: "text" },
+      { name: "variant", type: "text" },
+      { name: "pricing_category", type: "text" },
+      { name: "country", type: "text" },
+    ],
+    measures: ["charged"],
+    sources: [
+      {
+        feed: "messages",
+        time: "f.report_at",
+        where: "f.report_at IS NOT NULL AND f.charged",
+        keys: {
+          campaign_id: "f.campaign_id",
+          variant: "f.variant",
+          pricing_category: "f.pricing_category",
+          country: "f.country",
+        },
+        measures: { charged: "1" },
+      },
+    ],
+  },
+  /**
+   * Revenue of messages by its currency, for a return on ad spend in the rate card's currency. A
+   * message whose conversions carry more than one currency has no single one and is not here.
+   */
+  revenue: {
+    table: "message_revenue",
+    grains: QUARTERS_AND_DAYS,
+    primaryKey: ["workspace_id", "grain", "bucket", "campaign_id", "variant", "currency"],
+    keys: [
+      { name: "campaign_id", type: "text" },
+      { name: "variant", type: "text" },
+      { name: "currency", type: "text" },
+    ],
+    measures: ["revenue_micros"],
+    sources: [
+      {
+        feed: "messages",
+        time: "f.report_at",
+        where: "f.report_at IS NOT NULL AND f.revenue_currency IS NOT NULL",
+        keys: { campaign_id: "f.campaign_id", variant: "f.variant", currency: "f.revenue_currency" },
+        measures: { revenue_micros: "f.revenue_micros" },
       },
     ],
   },

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { MAX_REPLY_HOURS } from "../rollups/declarations";
 import { isoDateTime } from "./common";
 
 const dateOrTime = z.string().max(40).openapi({
@@ -42,6 +43,50 @@ export const WindowParam = z
   .default("7d")
   .openapi({ description: "Clicks and conversions count when they came within this time of the send" });
 
+/** `Nh` or `Nd`, whole hours up to MAX_REPLY_HOURS (the reply-delay rollup's last exact bucket). */
+export const ResponseWindowParam = z
+  .string()
+  .regex(/^[1-9]\d{0,2}[hd]$/, "Whole hours or days, such as 24h or 7d")
+  .refine((w) => responseWindowHours(w) <= MAX_REPLY_HOURS, `At most ${MAX_REPLY_HOURS / 24}d`)
+  .default("72h")
+  .openapi({
+    description: `\`responseRate\` counts a reply when it came within this time of the message (1h to ${MAX_REPLY_HOURS / 24}d)`,
+    example: "24h",
+  });
+
+export function responseWindowHours(window: string): number {
+  return Number(window.slice(0, -1)) * (window.endsWith("d") ? 24 : 1);
+}
+
+export const FailureOutcomes = z
+  .object({
+    failed: z.number().int().openapi({ description: "Failed with any other error" }),
+    limited: z
+      .number()
+      .int()
+      .openapi({ description: "Failed with 131049: Meta limited marketing messages to the user; retry later" }),
+    experiment: z
+      .number()
+      .int()
+      .openapi({ description: "Failed with 130472: the user is in Meta's marketing experiment group" }),
+  })
+  .openapi("FailureOutcomes", { description: "Sent messages that failed and were never delivered, by outcome" });
+
+export const CostSchema = z
+  .object({
+    currency: z.string().openapi({ description: "The rate card's ISO 4217 currency" }),
+    total: z.number().openapi({ description: "Charged messages (pricing `type` `regular`) at the rate card's prices" }),
+    perDelivered: z.number().nullable(),
+    perClick: z.number().nullable(),
+    perConversion: z.number().nullable(),
+    roas: z.number().nullable().openapi({
+      description:
+        "Revenue in the rate card's currency / total; a message's revenue counts when its conversions all carry that currency",
+    }),
+  })
+  .nullable()
+  .openapi("Cost", { description: "From the workspace's `rateCard`; null without one" });
+
 export const FunnelStepSchema = z
   .object({
     name: z.enum(["sent", "delivered", "read", "clicked", "converted"]),
@@ -60,11 +105,13 @@ export const FunnelReport = z
     revenue: z.number(),
     medianTimeToClickSeconds: z.number().nullable().openapi({ description: "Estimated within 5 %" }),
     medianTimeToConvertSeconds: z.number().nullable().openapi({ description: "Estimated within 5 %" }),
+    outcomes: FailureOutcomes,
     groups: z
       .array(
         z.object({
           key: z.string().nullable(),
           steps: z.array(FunnelStepSchema),
+          outcomes: FailureOutcomes,
         }),
       )
       .optional(),
@@ -86,6 +133,9 @@ export const AbReport = z
         uplift: z.number().nullable(),
         pValue: z.number().nullable(),
         significant: z.boolean(),
+        limited: z.number().int(),
+        experiment: z.number().int(),
+        cost: CostSchema,
       }),
     ),
   })
@@ -103,15 +153,18 @@ export const MetricsReport = z
       read: z.number().int(),
       clicked: z.number().int(),
       converted: z.number().int(),
-      replied: z.number().int(),
-      failed: z.number().int(),
-      billable: z.number().int(),
+      replied: z.number().int().openapi({ description: "Replied to within `responseWindow`" }),
+      failed: z.number().int().openapi({ description: "Failed with an error other than limited or experiment" }),
+      limited: z.number().int(),
+      experiment: z.number().int(),
+      charged: z.number().int().openapi({ description: "Charged by Meta: pricing `type` `regular`" }),
     }),
     deliveryRate: nullableRate,
     openRate: nullableRate,
     clickThroughRate: nullableRate,
     conversionRate: nullableRate,
-    responseRate: nullableRate,
+    responseRate: nullableRate.openapi({ description: "Replied to within `responseWindow` / delivered" }),
+    responseWindow: z.string(),
     avgResponseTimeSeconds: nullableRate,
     revenue: z.number(),
     csat: z.object({ average: nullableRate, responses: z.number().int() }),
@@ -126,6 +179,8 @@ export const MetricsReport = z
         "Contacts who opted out in the range (of marketing, or of everything) / contacts sent a marketing message " +
         "(`marketing` or `marketing_lite`) in it; workspace-wide",
     }),
-    costPerConversion: nullableRate,
+    limitedRate: nullableRate.openapi({ description: "Sent messages that failed as limited (131049) / sent" }),
+    experimentRate: nullableRate.openapi({ description: "Sent messages that failed as experiment (130472) / sent" }),
+    cost: CostSchema,
   })
   .openapi("MetricsReport");

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { isPhoneCountry } from "../lib/contact";
+import { currencyExponent, priceMicros } from "../lib/money";
 import { canonicalTimeZone } from "../lib/time-zone";
 import { isoDateTime, plainText } from "./common";
 
@@ -28,6 +29,58 @@ export const Ga4ConsentInput = z
       "Consent for Google's use of the data: sent with every GA4 request as `consent.ad_user_data` and `consent.ad_personalization`.",
     example: { adUserData: "denied", adPersonalization: "denied" },
   });
+
+const rateCategory = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, "A Meta pricing category such as marketing");
+const rateCountry = z.string().refine(isPhoneCountry, "An ISO 3166-1 alpha-2 country code in capitals, such as DE");
+
+/** The rate card as given: prices are decimals (numbers or strings), kept as decimal strings. */
+export const RateCardInput = z
+  .object({
+    currency: z.string().refine((c) => currencyExponent(c) !== null, "An ISO 4217 currency code such as EUR"),
+    rates: z
+      .array(
+        z
+          .object({
+            category: rateCategory,
+            country: rateCountry.nullable().optional(),
+            price: z
+              .union([z.number(), z.string().max(20)])
+              .refine((p) => priceMicros(p) !== null, "A decimal ≥ 0 with at most 6 decimals, such as 0.0613")
+              .transform((p) => String(priceMicros(p)! / 1_000_000)),
+          })
+          .strict(),
+      )
+      .max(1000)
+      .refine(
+        (rates) => new Set(rates.map((r) => `${r.category} ${r.country ?? ""}`)).size === rates.length,
+        "One rate per category and country",
+      ),
+  })
+  .strict()
+  .transform((card) => ({
+    currency: card.currency,
+    rates: card.rates.map((r) => ({ category: r.category, country: r.country ?? null, price: r.price })),
+  }))
+  .openapi("RateCardInput", {
+    description:
+      "What Meta charges you per charged message (pricing `type` `regular`), by pricing category and optionally " +
+      "recipient country. A message takes the rate of its category and country, else of its category alone; " +
+      "a category without a rate costs nothing. Reports' `cost` comes from it; `null` removes it.",
+    example: {
+      currency: "USD",
+      rates: [
+        { category: "marketing", price: 0.025 },
+        { category: "marketing", country: "DE", price: "0.1365" },
+      ],
+    },
+  });
+
+export const RateCardOutput = z
+  .object({
+    currency: z.string(),
+    rates: z.array(z.object({ category: z.string(), country: z.string().nullable(), price: z.number() })),
+  })
+  .openapi("RateCard");
 
 export const SettingsInput = z
   .object({
@@ -71,6 +124,7 @@ export const SettingsInput = z
           "ISO 3166-1 alpha-2: national phone numbers (0151 99887766) are read in it; unset (`null`), they are refused",
         example: "DE",
       }),
+    rateCard: RateCardInput.nullable(),
   })
   .partial()
   .strict()
@@ -96,6 +150,7 @@ export const SettingsOutput = z
     retentionDays: z.number(),
     timezone: z.string(),
     defaultCountry: z.string().nullable(),
+    rateCard: RateCardOutput.nullable(),
   })
   .openapi("WorkspaceSettings");
 

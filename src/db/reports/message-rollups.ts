@@ -25,11 +25,14 @@ export type MessageTotals = {
   deliveredInferred: number;
   read: number;
   readInferred: number;
+  /** Failed, of any error; limited and experiment are among them. */
   failed: number;
+  limited: number;
+  experiment: number;
   clicked: number;
   converted: number;
   replied: number;
-  billable: number;
+  charged: number;
   revenueMicros: number;
 };
 
@@ -42,10 +45,12 @@ const COLUMNS = [
   "read",
   "read_inferred",
   "failed",
+  "limited",
+  "experiment",
   "clicked_w",
   "converted_w",
   "replied",
-  "billable",
+  "charged",
   "revenue_micros",
 ];
 
@@ -88,10 +93,12 @@ export async function sumMessageRollups(
     read: Number(r.read),
     readInferred: Number(r.read_inferred),
     failed: Number(r.failed),
+    limited: Number(r.limited),
+    experiment: Number(r.experiment),
     clicked: Number(r.clicked_w),
     converted: Number(r.converted_w),
     replied: Number(r.replied),
-    billable: Number(r.billable),
+    charged: Number(r.charged),
     revenueMicros: Number(r.revenue_micros),
   }));
 }
@@ -113,4 +120,21 @@ export async function sumMessageDelays(
     .bind(...rollupParams(filter, ranges))
     .all<DelayRow>();
   return results;
+}
+
+/** How many messages had their first reply within `hours` whole hours of being sent (message_reply_delays). */
+export async function sumRepliedWithin(
+  d1: D1Database,
+  filter: RollupFilter,
+  ranges: BucketRange[],
+  hours: number,
+): Promise<number> {
+  const row = await d1
+    .prepare(
+      `SELECT COALESCE(SUM(r.messages), 0) AS messages FROM json_each(?2) AS s CROSS JOIN message_reply_delays AS r
+       WHERE ${rollupWhere("r")} AND r.reply_hours <= ?5`,
+    )
+    .bind(...rollupParams(filter, ranges), hours)
+    .first<{ messages: number }>();
+  return Number(row?.messages ?? 0);
 }

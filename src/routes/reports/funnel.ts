@@ -6,7 +6,8 @@ import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { abVariants } from "../../reports/ab";
 import { funnelSteps, medianSeconds } from "../../reports/funnel";
-import { delayHistogram, EMPTY_TOTALS, GROUP_BY, sumMessages } from "../../reports/messages";
+import { reportCosts } from "../../reports/cost";
+import { delayHistogram, EMPTY_TOTALS, failureOutcomes, GROUP_BY, sumMessages } from "../../reports/messages";
 import { reportFilter } from "../../reports/range";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { AbReport, FunnelReport, ReportQuery, reportResponse, WindowParam } from "../../schemas/reports";
@@ -39,7 +40,10 @@ funnelRoutes.openapi(
       revenue: total.revenueMicros / 1e6,
       medianTimeToClickSeconds: medianSeconds(delays.click, total.clicked),
       medianTimeToConvertSeconds: medianSeconds(delays.convert, total.converted),
-      ...(groups ? { groups: groups.map((g) => ({ key: g.key, steps: funnelSteps(g) })) } : {}),
+      outcomes: failureOutcomes(total),
+      ...(groups
+        ? { groups: groups.map((g) => ({ key: g.key, steps: funnelSteps(g), outcomes: failureOutcomes(g) })) }
+        : {}),
     };
     return respondReport(c, query.format, body, funnelTable, "funnel");
   },
@@ -76,11 +80,17 @@ funnelRoutes.openapi(
     const campaign = await findCampaign(c.var.db, workspaceId, query.campaignId);
     if (!campaign) throw new ApiError("not_found", `No campaign ${query.campaignId} in this workspace.`);
     const filter = reportFilter(workspaceId, { ...query, campaignId: [query.campaignId], variant: undefined });
-    const totals = await sumMessages(c.env.DB, filter, query.window, "variant");
+    const [totals, costs] = await Promise.all([
+      sumMessages(c.env.DB, filter, query.window, "variant"),
+      reportCosts(c.env.DB, filter, c.var.auth.workspace.settings.rateCard, true),
+    ]);
     const body = {
       metric: query.metric,
       window: query.window,
-      variants: abVariants(campaign.variants, totals, query.metric),
+      variants: abVariants(campaign.variants, totals, query.metric).map(({ totals: t, ...v }) => ({
+        ...v,
+        cost: costs(v.variant, t ?? EMPTY_TOTALS),
+      })),
     };
     return respondReport(c, query.format, body, abTable, "ab");
   },
@@ -88,7 +98,20 @@ funnelRoutes.openapi(
 
 function abTable(body: Omit<z.infer<typeof AbReport>, "asOf">) {
   return {
-    header: ["variant", "messages", "clicks", "conversions", "rate", "uplift", "pValue", "significant"],
+    header: [
+      "variant",
+      "messages",
+      "clicks",
+      "conversions",
+      "rate",
+      "uplift",
+      "pValue",
+      "significant",
+      "limited",
+      "experiment",
+      "cost",
+      "costCurrency",
+    ],
     rows: body.variants.map((v) => [
       v.variant,
       v.messages,
@@ -98,6 +121,10 @@ function abTable(body: Omit<z.infer<typeof AbReport>, "asOf">) {
       v.uplift,
       v.pValue,
       v.significant,
+      v.limited,
+      v.experiment,
+      v.cost?.total ?? null,
+      v.cost?.currency ?? null,
     ]),
   };
 }

@@ -4,13 +4,21 @@ import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { eventMetrics, responseTimes } from "../../reports/contact-events";
 import { dropOff, funnelSteps } from "../../reports/funnel";
-import { EMPTY_TOTALS, sumMessages } from "../../reports/messages";
+import { reportCosts } from "../../reports/cost";
+import { EMPTY_TOTALS, failureOutcomes, repliedWithin, sumMessages } from "../../reports/messages";
 import { optOutRate } from "../../reports/opt-out-rate";
 import { reportFilter } from "../../reports/range";
 import { retentionRate } from "../../reports/retention";
 import { ratio } from "../../reports/stats";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
-import { MetricsReport, ReportQuery, reportResponse, WindowParam } from "../../schemas/reports";
+import {
+  MetricsReport,
+  ReportQuery,
+  reportResponse,
+  ResponseWindowParam,
+  responseWindowHours,
+  WindowParam,
+} from "../../schemas/reports";
 import { respondReport } from "./respond";
 
 export const metricsRoutes = createRouter();
@@ -24,28 +32,25 @@ metricsRoutes.openapi(
     path: "/reports/metrics",
     summary: "Delivery, open, click, conversion and response rates, revenue, CSAT, chatbot, retention and opt-outs",
     description:
-      "Rates are shares of the messages sent in the range. `costPerConversion` needs `costPerMessage` " +
-      "(what one billable message costs you): WhatsApp's pricing webhooks say which messages are billable, not their price. " +
+      "Rates are shares of the messages sent in the range. `cost` prices the messages Meta charged (pricing `type` " +
+      "`regular`) with the workspace's `rateCard`, and is null without one. " +
       "Inbound messages, contacts and their consent belong to no campaign, so `avgResponseTimeSeconds`, " +
       "`retentionRate` and `optOutRate` are workspace-wide; CSAT and chatbot outcomes follow `campaignId` when " +
       "the events name one.",
-    request: {
-      query: ReportQuery.extend({
-        window: WindowParam,
-        costPerMessage: z.coerce.number().min(0).max(1_000_000).optional(),
-      }),
-    },
+    request: { query: ReportQuery.extend({ window: WindowParam, responseWindow: ResponseWindowParam }) },
     responses: { 200: reportResponse(MetricsReport, "The metrics"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => {
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
-    const [[t = EMPTY_TOTALS], events, responses, retention, optOuts] = await Promise.all([
+    const [[t = EMPTY_TOTALS], replied, events, responses, retention, optOuts, costs] = await Promise.all([
       sumMessages(c.env.DB, filter, query.window),
+      repliedWithin(c.env.DB, filter, responseWindowHours(query.responseWindow)),
       eventMetrics(c.env.DB, filter),
       responseTimes(c.env.DB, filter),
       retentionRate(c.env.DB, filter),
       optOutRate(c.env.DB, filter),
+      reportCosts(c.env.DB, filter, c.var.auth.workspace.settings.rateCard),
     ]);
     const body = {
       window: query.window,
@@ -55,15 +60,16 @@ metricsRoutes.openapi(
         read: t.read,
         clicked: t.clicked,
         converted: t.converted,
-        replied: t.replied,
-        failed: t.failed,
-        billable: t.billable,
+        replied,
+        ...failureOutcomes(t),
+        charged: t.charged,
       },
       deliveryRate: ratio(t.delivered, t.sent),
       openRate: ratio(t.read, t.delivered),
       clickThroughRate: ratio(t.clicked, t.delivered),
       conversionRate: ratio(t.converted, t.delivered),
-      responseRate: ratio(t.replied, t.delivered),
+      responseRate: ratio(replied, t.delivered),
+      responseWindow: query.responseWindow,
       avgResponseTimeSeconds: responses.avgResponseTimeSeconds,
       revenue: t.revenueMicros / 1e6,
       csat: events.csat,
@@ -74,8 +80,9 @@ metricsRoutes.openapi(
       },
       retentionRate: retention,
       optOutRate: optOuts,
-      costPerConversion:
-        query.costPerMessage === undefined ? null : ratio(t.billable * query.costPerMessage, t.converted),
+      limitedRate: ratio(t.limited, t.sent),
+      experimentRate: ratio(t.experiment, t.sent),
+      cost: costs("", t),
     };
     return respondReport(c, query.format, body, metricsTable, "metrics");
   },

@@ -9,6 +9,7 @@ import {
   firstEventAt,
   heatmapCells,
   seriesPeriods,
+  seriesRates,
   sumIntoPeriods,
   sumSeriesBuckets,
   type Interval,
@@ -27,6 +28,7 @@ const SERIES_METRICS = [
   "clicks",
   "conversions",
   "revenue",
+  "cost",
 ] as const satisfies readonly SeriesMetric[];
 const HEATMAP_METRICS = ["read", "clicks"] as const satisfies readonly SeriesMetric[];
 const MICROS = 1_000_000;
@@ -58,6 +60,7 @@ timeseriesRoutes.openapi(
       "Every period overlapping [from, to) has a point (0 when empty), cut in `timezone`; weeks start on Monday.",
       "The first and last period may be partial when from or to is not on a period boundary; `start` is still the start of the whole period.",
       "sent counts the messages sent in the period, delivered and read how many of those reached that step; clicks (human only), conversions and revenue (a decimal) count events at their own time.",
+      "cost (a decimal in the rate card's currency; 400 without a rate card) is what the messages sent in the period cost.",
       "Without `from`, the series starts at the first period with events of the metric's kind (messages, clicks, or conversions for conversions and revenue), and has no points when there are none.",
       "At most 5,000 points.",
     ].join(" "),
@@ -76,6 +79,7 @@ timeseriesRoutes.openapi(
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
     const interval: Interval = query.interval;
+    const rates = seriesRates(query.metric, c.var.auth.workspace.settings.rateCard);
     let range = filter;
     if (query.from === undefined) {
       const first = await firstEventAt(c.env.DB, filter, query.metric);
@@ -83,11 +87,11 @@ timeseriesRoutes.openapi(
     }
     const periods = range.from < range.to ? seriesPeriods(range, interval) : [];
     const sums =
-      periods.length > 0 ? await sumSeriesBuckets(c.env.DB, filter, query.metric, bucketRanges(periods)) : [];
+      periods.length > 0 ? await sumSeriesBuckets(c.env.DB, filter, query.metric, bucketRanges(periods), rates) : [];
     const values = sumIntoPeriods(periods, sums);
     const points = periods.map((p, i) => ({
       start: toZonedIso(p.start, filter.timeZone),
-      value: query.metric === "revenue" ? values[i] / MICROS : values[i],
+      value: query.metric === "revenue" || query.metric === "cost" ? values[i] / MICROS : values[i],
     }));
     // The zone as asked: Intl resolves some names to older aliases (Asia/Kolkata to Asia/Calcutta).
     const body = { metric: query.metric, interval, timezone: query.timezone, points };

@@ -271,6 +271,67 @@ describe("group messages", () => {
     expect(isGroup).toBe(1);
   });
 
+  it("stay out of the per-recipient funnel, metrics and time series; a funnel by category shows them", async () => {
+    const { workspaceId, adminKey: key } = await createWhatsAppWorkspace(TEN_YEARS);
+    const priced = (category: string) => ({ pricing_model: "PMP", type: "regular", category });
+    await deliverWebhook(
+      workspaceId,
+      webhookBody({
+        statuses: [
+          // One recipient's message, sent and delivered.
+          {
+            id: "wamid.one",
+            status: "sent",
+            timestamp: "1750030073",
+            recipient_id: "16505551234",
+            pricing: priced("marketing"),
+          },
+          { id: "wamid.one", status: "delivered", timestamp: "1750030080", recipient_id: "16505551234" },
+          // A group's message, sent and read.
+          {
+            id: "wamid.group",
+            status: "sent",
+            timestamp: "1750030075",
+            recipient_id: "120363040000000000",
+            recipient_type: "group",
+            pricing: priced("group_marketing"),
+          },
+          {
+            id: "wamid.group",
+            status: "read",
+            timestamp: "1750030090",
+            recipient_id: "120363040000000000",
+            recipient_type: "group",
+          },
+        ],
+      }),
+    );
+    await applied();
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const range = `from=${day(SENT_AT - DAY)}&to=${day(SENT_AT + DAY)}`;
+    const funnel = await callJson(`/api/v1/reports/funnel?${range}`, { key });
+    expect(funnel.status, JSON.stringify(funnel.body)).toBe(200);
+    const counts = (steps: { name: string; count: number }[]) =>
+      Object.fromEntries(steps.map((s) => [s.name, s.count]));
+    expect(counts(funnel.body.steps)).toMatchObject({ sent: 1, delivered: 1, read: 0 });
+    const metrics = await callJson(`/api/v1/reports/metrics?${range}`, { key });
+    expect(metrics.body.messages).toMatchObject({ sent: 1, delivered: 1, read: 0 });
+    const series = await callJson(`/api/v1/reports/timeseries?${range}&metric=sent&interval=day`, { key });
+    expect(series.status).toBe(200);
+    expect(JSON.stringify(series.body)).not.toMatch(/"value":2/);
+    const byCategory = await callJson(`/api/v1/reports/funnel?${range}&groupBy=category`, { key });
+    const groups = Object.fromEntries(
+      (byCategory.body.groups as { key: string; steps: { name: string; count: number }[] }[]).map((g) => [
+        g.key,
+        counts(g.steps),
+      ]),
+    );
+    expect(groups).toMatchObject({
+      marketing: { sent: 1, delivered: 1, read: 0 },
+      group_marketing: { sent: 1, delivered: 1, read: 1 },
+    });
+  });
+
   it("tells the rollups when a status changes nothing of a registered message but that it went to a group", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
     const sentAt = new Date(SENT_AT).toISOString();

@@ -98,6 +98,9 @@ export const MESSAGE_FACTS: readonly Column[] = [
   { name: "converted_at", type: "integer", expr: "m.converted_at" },
   { name: "replied_at", type: "integer", expr: "m.replied_at" },
   { name: "revenue_micros", type: "integer", expr: "m.revenue_micros" },
+  // 1 for a message sent to a WhatsApp group: no recipient of its own (SPEC §7), so the per-recipient
+  // rollups leave it out, and message_rollups keeps it under its own key for a funnel by category.
+  { name: "is_group", type: "integer", expr: "m.is_group" },
   // The first error code of the failed status (131049 limited, 130472 experiment: src/lib/whatsapp-errors.ts).
   {
     name: "error_code",
@@ -198,13 +201,24 @@ export const ROLLUPS = {
       { name: "d", sizeMs: DAY_MS },
       { name: "t", sizeMs: QUARTER_MS, blank: ["country", "device", "category"] },
     ],
-    primaryKey: ["workspace_id", "grain", "bucket", "campaign_id", "variant", "country", "device", "category"],
+    primaryKey: [
+      "workspace_id",
+      "grain",
+      "bucket",
+      "campaign_id",
+      "variant",
+      "country",
+      "device",
+      "category",
+      "is_group",
+    ],
     keys: [
       { name: "campaign_id", type: "text" },
       { name: "variant", type: "text" },
       { name: "country", type: "text" },
       { name: "device", type: "text" },
       { name: "category", type: "text" },
+      { name: "is_group", type: "integer" },
     ],
     measures: Object.keys(messageMeasures),
     sources: [
@@ -218,6 +232,7 @@ export const ROLLUPS = {
           country: "f.country",
           device: "f.device",
           category: "f.category",
+          is_group: "COALESCE(f.is_group, 0)",
         },
         measures: messageMeasures,
       },
@@ -239,7 +254,7 @@ export const ROLLUPS = {
       {
         feed: "messages",
         time: "f.report_at",
-        where: "f.report_at IS NOT NULL",
+        where: "f.report_at IS NOT NULL AND NOT COALESCE(f.is_group, 0)",
         fanOut: {
           name: "step",
           values: {
@@ -267,7 +282,7 @@ export const ROLLUPS = {
       {
         feed: "messages",
         time: "f.report_at",
-        where: "f.report_at IS NOT NULL AND f.replied_at IS NOT NULL",
+        where: "f.report_at IS NOT NULL AND NOT COALESCE(f.is_group, 0) AND f.replied_at IS NOT NULL",
         keys: { campaign_id: "f.campaign_id", variant: "f.variant", reply_hours: replyHours },
         measures: { messages: "1" },
       },
@@ -292,7 +307,7 @@ export const ROLLUPS = {
       {
         feed: "messages",
         time: "f.report_at",
-        where: "f.report_at IS NOT NULL AND f.charged",
+        where: "f.report_at IS NOT NULL AND NOT COALESCE(f.is_group, 0) AND f.charged",
         keys: {
           campaign_id: "f.campaign_id",
           variant: "f.variant",
@@ -321,7 +336,7 @@ export const ROLLUPS = {
       {
         feed: "messages",
         time: "f.report_at",
-        where: "f.report_at IS NOT NULL AND f.revenue_currency IS NOT NULL",
+        where: "f.report_at IS NOT NULL AND NOT COALESCE(f.is_group, 0) AND f.revenue_currency IS NOT NULL",
         keys: { campaign_id: "f.campaign_id", variant: "f.variant", currency: "f.revenue_currency" },
         measures: { revenue_micros: "f.revenue_micros" },
       },

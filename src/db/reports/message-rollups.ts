@@ -74,13 +74,15 @@ export async function sumMessageRollups(
   // The edges of the range come from quarter-hour rows; only a group by a message's country, device
   // or category needs those that carry them.
   const needsDimensions = groupBy === "country" || groupBy === "device" || groupBy === "category";
+  // Group messages have no one recipient: only a funnel by category shows them (SPEC §7).
+  const groups = groupBy === "category" ? "" : "AND r.is_group = 0";
   const sums = COLUMNS.slice(1)
     .map((c) => `COALESCE(SUM(r.${c.endsWith("_w") ? `${c.slice(0, -2)}_${window}` : c}), 0) AS ${c}`)
     .join(", ");
   const { results } = await d1
     .prepare(
       `SELECT ${key} AS key, ${sums} FROM json_each(?2) AS s CROSS JOIN message_rollups AS r
-       WHERE ${rollupWhere("r")} GROUP BY 1 HAVING SUM(r.sent) > 0 OR key = '' ORDER BY 1`,
+       WHERE ${rollupWhere("r")} ${groups} GROUP BY 1 HAVING SUM(r.sent) > 0 OR key = '' ORDER BY 1`,
     )
     .bind(...rollupParams(filter, needsDimensions ? ranges : seriesRanges(ranges)))
     .all<Record<string, number | string>>();

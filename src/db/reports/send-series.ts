@@ -2,7 +2,7 @@ import type { BucketRange, BucketSum } from "../../lib/rollup-buckets";
 import { seriesRanges } from "./message-rollups";
 import { filterWhere, rollupParams, rollupWhere, type RollupFilter } from "./rollup-filter";
 
-/** Messages sent (placed by report_at), and how many of those reached delivered or read. */
+/** Messages sent (placed by report_at), and how many of those reached delivered or read; group messages left out. */
 export type SendMetric = "sent" | "delivered" | "read";
 
 const SEND_COLUMNS = { sent: "sent", delivered: "delivered", read: "read" } as const satisfies Record<
@@ -21,7 +21,7 @@ export async function sumSendBuckets(
     .prepare(
       `SELECT IIF(r.grain = 't', 'q', r.grain) AS grain, r.bucket AS bucket, SUM(r.${SEND_COLUMNS[metric]}) AS value
        FROM json_each(?2) AS s CROSS JOIN message_rollups AS r
-       WHERE ${rollupWhere("r")}
+       WHERE ${rollupWhere("r")} AND r.is_group = 0
        GROUP BY r.grain, r.bucket HAVING value <> 0`,
     )
     .bind(...rollupParams(filter, seriesRanges(ranges)))
@@ -40,6 +40,7 @@ export async function firstSendQuarter(
     .prepare(
       `SELECT r.bucket AS bucket FROM message_rollups AS r
        WHERE ${filterWhere("r")} AND r.grain = 't' AND r.bucket >= ?5 AND r.bucket < ?6 AND r.sent > 0
+         AND r.is_group = 0
        ORDER BY r.bucket LIMIT 1`,
     )
     .bind(...rollupParams(filter, null), fromQuarter, toQuarter)

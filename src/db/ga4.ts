@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "./client";
+import { atPositionSql, movePosition, sliceBoundsSql, sliceRange } from "./consumer-slice";
 import type { ClickFacts, ConversionFacts } from "../lib/ga4-events";
 import { pageByRowid } from "./pages";
 import { parseSettings } from "./workspaces";
@@ -21,11 +22,7 @@ const SLICE = `WITH slice AS (
   ORDER BY seq LIMIT ?1)`;
 
 // Read in one batch (one transaction): where the slice starts and ends, and what its entries are about.
-const SLICE_BOUNDS = `${SLICE} SELECT
-  (SELECT seq FROM pipeline_positions WHERE consumer = '${GA4_CONSUMER}') AS "from",
-  (SELECT COALESCE(MAX(seq), 0) FROM outbox) AS "last",
-  (SELECT COUNT(*) FROM slice) AS "count",
-  (SELECT MAX(seq) FROM slice) AS "sliceEnd"`;
+const SLICE_BOUNDS = sliceBoundsSql(SLICE, GA4_CONSUMER);
 
 const MESSAGE_CATEGORY = `COALESCE(m.category, m.pricing->>'category')`;
 const SLICE_CLICKS = `${SLICE} SELECT c.id AS "clickId", c.workspace_id AS "workspaceId", c.occurred_at AS "occurredAt",
@@ -70,12 +67,8 @@ export async function readGa4Slice(d1: D1Database, limit: number): Promise<Ga4Sl
     d1.prepare(SLICE_CLICKS).bind(limit),
     d1.prepare(SLICE_CONVERSIONS).bind(limit),
   ]);
-  const b = bounds.results[0] as { from: number; last: number; count: number; sliceEnd: number | null };
-  // A full slice ends at its last entry; a shorter one has seen everything recorded so far.
-  const to = b.count >= limit && b.sliceEnd !== null ? b.sliceEnd : Math.max(b.last, b.from);
   return {
-    from: b.from,
-    to,
+    ...sliceRange(bounds.results[0], limit),
     clicks: clicks.results as SliceClick[],
     conversions: conversions.results as SliceConversion[],
   };
@@ -106,9 +99,7 @@ export type NewGa4Event = {
   occurredAt: number;
 };
 
-// Each write of a slice holds only if the consumer is still where the slice started: a second consumer
-// that read the same slice writes nothing.
-const AT_POSITION = `(SELECT seq FROM pipeline_positions WHERE consumer = '${GA4_CONSUMER}') = ?2`;
+const AT_POSITION = atPositionSql(GA4_CONSUMER, "?2");
 
 /**
  * Records a slice's events (pending, due now), counts those skipped, and moves the consumer past the
@@ -148,11 +139,7 @@ export async function recordGa4Slice(
          ON CONFLICT (workspace_id) DO UPDATE SET skipped = skipped + excluded.skipped`,
       )
       .bind(JSON.stringify(Object.fromEntries(skipped)), slice.from),
-    d1
-      .prepare(
-        `UPDATE pipeline_positions SET seq = ?1, applied_at = ?3 WHERE consumer = '${GA4_CONSUMER}' AND seq = ?2`,
-      )
-      .bind(slice.to, slice.from, now),
+    movePosition(d1, GA4_CONSUMER, slice, now),
   ]);
   return results[2].meta.changes > 0;
 }

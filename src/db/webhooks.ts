@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "./client";
+import { atPositionSql, movePosition, sliceBoundsSql, sliceRange } from "./consumer-slice";
 import { pageByRowid } from "./pages";
 import {
   webhookDeliveries,
@@ -87,11 +88,7 @@ const SLICE = `WITH slice AS (
     AND workspace_id IN (SELECT workspace_id FROM webhook_endpoints WHERE disabled_at IS NULL)
   ORDER BY seq LIMIT ?1)`;
 
-const SLICE_BOUNDS = `${SLICE} SELECT
-  (SELECT seq FROM pipeline_positions WHERE consumer = '${WEBHOOKS_CONSUMER}') AS "from",
-  (SELECT COALESCE(MAX(seq), 0) FROM outbox) AS "last",
-  (SELECT COUNT(*) FROM slice) AS "count",
-  (SELECT MAX(seq) FROM slice) AS "sliceEnd"`;
+const SLICE_BOUNDS = sliceBoundsSql(SLICE, WEBHOOKS_CONSUMER);
 
 // A click's or conversion's message: the one it names, else the recipient's own link's.
 const messageOf = (alias: string, link: string) => `COALESCE(
@@ -196,11 +193,8 @@ export async function readWebhookSlice(d1: D1Database, limit: number): Promise<W
     d1.prepare(SLICE_MESSAGES).bind(limit),
     d1.prepare(SLICE_ENDPOINTS).bind(limit),
   ]);
-  const b = bounds.results[0] as { from: number; last: number; count: number; sliceEnd: number | null };
-  const to = b.count >= limit && b.sliceEnd !== null ? b.sliceEnd : Math.max(b.last, b.from);
   return {
-    from: b.from,
-    to,
+    ...sliceRange(bounds.results[0], limit),
     clicks: clicks.results as SliceClick[],
     conversions: conversions.results as SliceConversion[],
     messages: messages.results as SliceMessage[],
@@ -216,7 +210,7 @@ export type NewDelivery = Pick<
   "id" | "endpointId" | "workspaceId" | "type" | "subjectId" | "contactHash" | "payload"
 >;
 
-const AT_POSITION = `(SELECT seq FROM pipeline_positions WHERE consumer = '${WEBHOOKS_CONSUMER}') = ?2`;
+const AT_POSITION = atPositionSql(WEBHOOKS_CONSUMER, "?2");
 
 /** Records a slice's deliveries (due now) and moves the consumer past it, in one transaction; says whether it moved. */
 export async function recordWebhookSlice(
@@ -243,11 +237,7 @@ export async function recordWebhookSlice(
          FROM json_each(?1) WHERE ${AT_POSITION}`,
       )
       .bind(JSON.stringify(rows), slice.from, now),
-    d1
-      .prepare(
-        `UPDATE pipeline_positions SET seq = ?1, applied_at = ?3 WHERE consumer = '${WEBHOOKS_CONSUMER}' AND seq = ?2`,
-      )
-      .bind(slice.to, slice.from, now),
+    movePosition(d1, WEBHOOKS_CONSUMER, slice, now),
   ]);
   return results[1].meta.changes > 0;
 }

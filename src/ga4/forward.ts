@@ -8,7 +8,7 @@ import {
 } from "../db/ga4";
 import { clickEvent, conversionEvent, isTooOld, type BuiltEvent } from "../lib/ga4-events";
 import { newId } from "../lib/ids";
-import { wakeGa4Sender } from "./send";
+import { wakeSender } from "../events/deliveries";
 import { forwardingOptions, ga4Target } from "./target";
 
 /**
@@ -43,7 +43,7 @@ export async function forwardToGa4(
     const full = slice.clicks.length + slice.conversions.length >= SLICE_ENTRIES;
     if (!moved || !full || Date.now() - started >= budgetMs) break;
   }
-  if (total.events > 0) await wakeGa4Sender(env);
+  if (total.events > 0) await wakeSender(env, "ga4");
   return total;
 }
 

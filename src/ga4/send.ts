@@ -1,6 +1,7 @@
 import { claimDueGa4Events, nextGa4Due, readForwardingWorkspaces, settleGa4Events, type Ga4Outcomes } from "../db/ga4";
 import type { Ga4EventRow } from "../db/schema";
 import { isTooOld, packRequests, type BuiltEvent, type Ga4Event, type Ga4RequestConsent } from "../lib/ga4-events";
+import { MAX_QUEUE_DELAY_S, wakeSender, wakeSenderIfDue } from "../events/deliveries";
 import { checkEvent, checkMeasurementBody, type Ga4Issue } from "../lib/ga4-rules";
 import { ga4Target, type Ga4Target } from "./target";
 
@@ -21,8 +22,6 @@ export const MAX_ATTEMPTS = 10;
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Seconds to wait after the nth failed attempt (the last repeats); about 28 hours in all. */
 export const RETRY_DELAYS_S = [30, 120, 600, 1_800, 3_600, 7_200, 14_400, 28_800, 43_200];
-/** The queue delays a message at most this long. */
-const MAX_QUEUE_DELAY_S = 43_200;
 
 export function retryDelayMs(attempts: number, retryAfterS: number | null, random = Math.random()): number {
   const base = RETRY_DELAYS_S[Math.min(attempts, RETRY_DELAYS_S.length) - 1] * 1000;
@@ -30,21 +29,9 @@ export function retryDelayMs(attempts: number, retryAfterS: number | null, rando
   return Math.max(jittered, (retryAfterS ?? 0) * 1000);
 }
 
-/** Asks the deliveries queue for a sender turn, now or after `delaySeconds`. */
-export async function wakeGa4Sender(env: Env, delaySeconds = 0): Promise<void> {
-  try {
-    const delay = Math.min(MAX_QUEUE_DELAY_S, Math.max(0, Math.ceil(delaySeconds)));
-    await env.DELIVERIES.send({ type: "ga4" }, delay > 0 ? { delaySeconds: delay } : undefined);
-  } catch (err) {
-    // The minute cron wakes the sender when events are due and no turn holds them.
-    console.warn(JSON.stringify({ event: "ga4_wake_failed", error: String(err) }));
-  }
-}
-
-/** Wakes the sender when events are due that no turn holds: a wake that was lost delays them a minute at most. */
+/** Wakes the sender when events are due that no turn holds. */
 export async function wakeGa4SenderIfDue(env: Env, now = Date.now()): Promise<void> {
-  const due = await nextGa4Due(env.DB);
-  if (due !== null && due <= now) await wakeGa4Sender(env);
+  await wakeSenderIfDue(env, "ga4", await nextGa4Due(env.DB), now);
 }
 
 export type TurnResult = { claimed: number; sent: number; retried: number; failed: number; skipped: number };
@@ -115,10 +102,10 @@ export async function sendGa4Turn(env: Env, now = Date.now(), send: Sender = pos
     );
     await settleGa4Events(env.DB, outcomes, now);
   }
-  if (rows.length >= TURN_EVENTS) await wakeGa4Sender(env);
+  if (rows.length >= TURN_EVENTS) await wakeSender(env, "ga4");
   else if (rows.length > 0) {
     const due = await nextGa4Due(env.DB);
-    if (due !== null) await wakeGa4Sender(env, (due - Date.now()) / 1000);
+    if (due !== null) await wakeSender(env, "ga4", (due - Date.now()) / 1000);
   }
   return {
     claimed: rows.length,

@@ -2,11 +2,12 @@ import { createRoute } from "@hono/zod-openapi";
 import { listFailedGa4Events, readGa4Status, replayGa4Events } from "../db/ga4";
 import type { Ga4EventRow } from "../db/schema";
 import { forwardToGa4 } from "../ga4/forward";
-import { wakeGa4Sender } from "../ga4/send";
+import { wakeSender } from "../events/deliveries";
 import { createRouter } from "../middleware/validation";
+import { ReplayResult, replayRequestBody } from "../schemas/replay";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonResponse, ListQuery, toIso } from "../schemas/common";
-import { Ga4FailedList, Ga4ReplayBody, Ga4ReplayResult, Ga4Status } from "../schemas/ga4";
+import { Ga4FailedList, Ga4Status } from "../schemas/ga4";
 
 export const ga4Routes = createRouter();
 
@@ -70,13 +71,13 @@ ga4Routes.openapi(
     security: bearerSecurity,
     middleware: [requireApiKey("admin")],
     tags: ["GA4"],
-    request: { body: { required: false, content: { "application/json": { schema: Ga4ReplayBody } } } },
-    responses: { 200: jsonResponse(Ga4ReplayResult, "How many were put back"), ...errorResponses(400, 401, 403, 415) },
+    request: { body: replayRequestBody },
+    responses: { 200: jsonResponse(ReplayResult, "How many were put back"), ...errorResponses(400, 401, 403, 415) },
   }),
   async (c) => {
     const { ids } = c.req.valid("json");
     const replayed = await replayGa4Events(c.env.DB, c.var.auth.workspace.id, ids, Date.now());
-    if (replayed > 0) await wakeGa4Sender(c.env);
+    if (replayed > 0) await wakeSender(c.env, "ga4");
     return c.json({ replayed }, 200);
   },
 );

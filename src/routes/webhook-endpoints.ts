@@ -4,6 +4,7 @@ import { deleteEndpoint, findEndpoint, listDeliveries, listEndpoints, replayDeli
 import type { WebhookDeliveryRow, WebhookEndpointRow } from "../db/schema";
 import { ApiError } from "../errors";
 import { createRouter } from "../middleware/validation";
+import { ReplayResult, replayRequestBody } from "../schemas/replay";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery, toIso } from "../schemas/common";
 import {
@@ -12,11 +13,9 @@ import {
   WebhookEndpoint,
   WebhookEndpointBody,
   WebhookEndpointList,
-  WebhookReplayBody,
-  WebhookReplayResult,
 } from "../schemas/webhook-endpoints";
 import { createEndpoint } from "../webhooks/endpoints";
-import { wakeWebhookSender } from "../webhooks/send";
+import { wakeSender } from "../events/deliveries";
 
 // Outbound webhooks (SPEC §13): endpoints, their delivery log, and replay. All need an admin key.
 export const webhookEndpointRoutes = createRouter();
@@ -156,17 +155,17 @@ webhookEndpointRoutes.openapi(
     summary: "Send the endpoint's failed deliveries again (all, or those named), and enable it if it was disabled",
     request: {
       params: IdParam,
-      body: { required: false, content: { "application/json": { schema: WebhookReplayBody } } },
+      body: replayRequestBody,
     },
     responses: {
-      200: jsonResponse(WebhookReplayResult, "How many were put back"),
+      200: jsonResponse(ReplayResult, "How many were put back"),
       ...errorResponses(400, 401, 403, 404, 415),
     },
   }),
   async (c) => {
     const endpoint = await endpointOr404(c.var.db, c.var.auth.workspace.id, c.req.valid("param").id);
     const replayed = await replayDeliveries(c.env.DB, endpoint.id, c.req.valid("json").ids, Date.now());
-    if (replayed > 0) await wakeWebhookSender(c.env);
+    if (replayed > 0) await wakeSender(c.env, "webhooks");
     return c.json({ replayed }, 200);
   },
 );

@@ -28,19 +28,3 @@ export const Ga4FailedEvent = z
 export const Ga4FailedList = z
   .object({ events: z.array(Ga4FailedEvent), nextCursor: z.string().nullable() })
   .openapi("Ga4FailedList");
-
-export const Ga4ReplayBody = z
-  .object({
-    ids: z
-      .array(z.string().max(64))
-      .min(1)
-      .max(1000)
-      .optional()
-      .openapi({ description: "Failed events to send again; all of them when absent" }),
-  })
-  .strict()
-  .openapi("Ga4Replay");
-
-export const Ga4ReplayResult = z
-  .object({ replayed: z.number().int().openapi({ description: "Failed events put back in the queue" }) })
-  .openapi("Ga4ReplayResult");

@@ -56,19 +56,3 @@ export const WebhookDelivery = z
 export const WebhookDeliveryList = z
   .object({ deliveries: z.array(WebhookDelivery), nextCursor: z.string().nullable() })
   .openapi("WebhookDeliveryList");
-
-export const WebhookReplayBody = z
-  .object({
-    ids: z
-      .array(z.string().max(64))
-      .min(1)
-      .max(1000)
-      .optional()
-      .openapi({ description: "Failed deliveries to send again; all of the endpoint's when absent" }),
-  })
-  .strict()
-  .openapi("WebhookReplay");
-
-export const WebhookReplayResult = z
-  .object({ replayed: z.number().int().openapi({ description: "Failed deliveries put back in the queue" }) })
-  .openapi("WebhookReplayResult");

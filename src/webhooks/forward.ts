@@ -1,7 +1,7 @@
 import { readWebhookSlice, recordWebhookSlice, type NewDelivery, type WebhookSlice } from "../db/webhooks";
 import { newId } from "../lib/ids";
 import { clickEvent, conversionEvent, MAX_BODY_BYTES, messageEvent, type WebhookEvent } from "./events";
-import { wakeWebhookSender } from "./send";
+import { wakeSender } from "../events/deliveries";
 
 /**
  * Outbound webhooks' consumer of the outbox: each change an endpoint subscribed to becomes one delivery
@@ -29,7 +29,7 @@ export async function forwardToWebhooks(
     const full = slice.clicks.length + slice.conversions.length + slice.messages.length >= SLICE_ENTRIES;
     if (!moved || !full || Date.now() - started >= budgetMs) break;
   }
-  if (total > 0) await wakeWebhookSender(env);
+  if (total > 0) await wakeSender(env, "webhooks");
   return total;
 }
 

@@ -5,6 +5,7 @@ import {
   type ClaimedDelivery,
   type DeliveryOutcome,
 } from "../db/webhooks";
+import { MAX_QUEUE_DELAY_S, wakeSender, wakeSenderIfDue } from "../events/deliveries";
 import { decryptJson } from "../lib/crypto";
 import { MAX_ATTEMPTS, nextAttemptDelayMs, webhookHeaders } from "../lib/standard-webhooks";
 
@@ -20,21 +21,10 @@ export const TURN_DELIVERIES = 60;
 /** Requests in flight at once (Workers allow six open connections per invocation). */
 const CONCURRENCY = 6;
 const REQUEST_TIMEOUT_MS = 15_000;
-const MAX_QUEUE_DELAY_S = 43_200;
 
-export async function wakeWebhookSender(env: Env, delaySeconds = 0): Promise<void> {
-  try {
-    const delay = Math.min(MAX_QUEUE_DELAY_S, Math.max(0, Math.ceil(delaySeconds)));
-    await env.DELIVERIES.send({ type: "webhooks" }, delay > 0 ? { delaySeconds: delay } : undefined);
-  } catch (err) {
-    // The minute cron wakes the sender when deliveries are due and no turn holds them.
-    console.warn(JSON.stringify({ event: "webhook_wake_failed", error: String(err) }));
-  }
-}
-
+/** Wakes the sender when deliveries are due that no turn holds. */
 export async function wakeWebhookSenderIfDue(env: Env, now = Date.now()): Promise<void> {
-  const due = await nextDeliveryDue(env.DB);
-  if (due !== null && due <= now) await wakeWebhookSender(env);
+  await wakeSenderIfDue(env, "webhooks", await nextDeliveryDue(env.DB), now);
 }
 
 type Attempt = { ok: boolean; status: number | null; error: string | null; retryAfterS: number | null };
@@ -87,10 +77,10 @@ export async function sendWebhookTurn(env: Env, now = Date.now(), post: Poster =
       now,
     );
   }
-  if (claimed.length >= TURN_DELIVERIES) await wakeWebhookSender(env);
+  if (claimed.length >= TURN_DELIVERIES) await wakeSender(env, "webhooks");
   else if (claimed.length > 0) {
     const due = await nextDeliveryDue(env.DB);
-    if (due !== null) await wakeWebhookSender(env, (due - Date.now()) / 1000);
+    if (due !== null) await wakeSender(env, "webhooks", (due - Date.now()) / 1000);
   }
   const count = (kind: DeliveryOutcome["outcome"]) => outcomes.filter((o) => o.outcome === kind).length;
   return { claimed: claimed.length, delivered: count("delivered"), retried: count("retry"), failed: count("failed") };

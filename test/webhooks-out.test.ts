@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { webhookEventTypes } from "../src/db/schema";
 import { drainOutbox } from "../src/events/pipeline";
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_S } from "../src/lib/standard-webhooks";
 import { forwardToWebhooks } from "../src/webhooks/forward";
@@ -20,14 +21,7 @@ import { createWhatsAppWorkspace, deliverWebhook, statusBody, webhookBody } from
 // Outbound webhooks (SPEC §13) against the local receiver (test/standins/webhook-receiver.ts), which
 // verifies every signature as the Standard Webhooks specification describes.
 
-const ALL_EVENTS = [
-  "link.clicked",
-  "conversion.created",
-  "message.delivered",
-  "message.read",
-  "message.replied",
-  "message.failed",
-];
+const ALL_EVENTS = [...webhookEventTypes];
 const HOUR = 3_600_000;
 // Endpoints on the local receiver are allowed only where the Worker runs for local development.
 const development = { ...env, ENVIRONMENT: "development" } as Env;

@@ -198,6 +198,11 @@ describe("POST /api/v1/contacts/erase", () => {
       [...aIds, b.workspaceId].sort(),
     );
 
+    // And in its campaign's retention, in both workspaces.
+    expect((await rowsMentioning(hash)).retention_scope_contacts?.map((r) => r.workspace_id).sort()).toEqual(
+      [a.workspaceId, b.workspaceId].sort(),
+    );
+
     // And on its way to GA4.
     expect((await rowsMentioning(hash)).ga4_events?.map((r) => r.workspace_id)).toEqual([
       a.workspaceId,
@@ -227,7 +232,8 @@ describe("POST /api/v1/contacts/erase", () => {
       // The click and the two purchases.
       ga4Events: 3,
       webhookDeliveries: deliveries,
-      retentionContacts: 2,
+      // Its starts in UTC, in the zone's wall-clock copy, and in its campaign.
+      retentionContacts: 3,
     });
     // The click, the two conversions, the reply, the event, the message's changes and its steps.
     expect(res.body.erased.outboxEntries).toBeGreaterThanOrEqual(9);

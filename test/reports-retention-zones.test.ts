@@ -91,6 +91,7 @@ async function expectExactRetention(r: Random, sim: Sim, workspaceId: string, ke
         );
 
         const query = {
+          scope: null,
           workspaceId,
           period,
           periods,

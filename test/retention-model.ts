@@ -22,7 +22,9 @@ export const waId = (contact: string) => contact.slice(1);
 /** Writes one history through the API (messages, statuses, replies, conversions) and insertClicks. */
 export function historyWriter(workspaceId: string, key: string) {
   return {
-    register: async (messages: { id: string; contact: string; sentAt: number }[]) => {
+    register: async (
+      messages: { id: string; contact: string; sentAt: number; campaignId?: string; variant?: string }[],
+    ) => {
       const body = { messages: messages.map((m) => ({ ...m, sentAt: new Date(m.sentAt).toISOString() })) };
       const res = await callJson("/api/v1/messages", { key, body });
       expect(res.status).toBe(200);
@@ -39,15 +41,21 @@ export function historyWriter(workspaceId: string, key: string) {
       const body = { event: "purchase", contact, orderId, occurredAt: new Date(time).toISOString() };
       expect((await callJson("/api/v1/conversions", { key, body })).status).toBe(201);
     },
-    click: async (id: string, contact: string | null, time: number, kind: ClickKind = "click") => {
+    click: async (
+      id: string,
+      contact: string | null,
+      time: number,
+      kind: ClickKind = "click",
+      scope: Scope = { campaign: null, variant: null },
+    ) => {
       await insertClicks(env.DB, [
         {
           // Click ids are global, so each workspace's get a prefix of their own.
           id: `${workspaceId}.${id}`,
           workspaceId,
           linkId: "lnk_retention",
-          campaignId: null,
-          variant: null,
+          campaignId: scope.campaign,
+          variant: scope.variant,
           messageId: null,
           contactHash: contact ? await hashContact(env.PII_PEPPER, contact) : null,
           kind,
@@ -82,9 +90,11 @@ export async function retention(key: string, params: string) {
 }
 
 export type Period = "day" | "week" | "month";
+/** The campaign (and variant) a message was sent in, or a click made through. */
+export type Scope = { campaign: string | null; variant: string | null };
 export type Sim = {
-  messages: Map<string, { contact: string; times: number[] }>;
-  clicks: { contact: string | null; at: number; human: boolean }[];
+  messages: Map<string, { contact: string; times: number[] } & Scope>;
+  clicks: ({ contact: string | null; at: number; human: boolean } & Scope)[];
   replies: { contact: string; at: number }[];
   conversions: { contact: string; at: number }[];
 };
@@ -107,12 +117,23 @@ const CLOCK_CHANGES = [at("2026-03-08T07:00:00Z"), at("2026-03-08T10:00:00Z")];
 // 08:00–10:15 UTC on 28 December 2025 is Sunday in every zone the tests report in, from Chatham to Los Angeles.
 const OPENING_SUNDAY = at("2025-12-28T08:00:00Z");
 
-/** A random history and the writes that make it, in random order, with replays. */
+/**
+ * A random history and the writes that make it, in random order, with replays. Given campaigns, its
+ * registered messages and its clicks are spread over them, their variants and none.
+ */
 export function randomHistory(
   r: Random,
   workspaceId: string,
   key: string,
+  campaigns: { id: string; variants: string[] }[] = [],
 ): { sim: Sim; writes: (() => Promise<void>)[] } {
+  const none: Scope = { campaign: null, variant: null };
+  const scope = (): Scope => {
+    if (campaigns.length === 0) return none;
+    const campaign = r.pick([...campaigns, null]);
+    if (!campaign) return none;
+    return { campaign: campaign.id, variant: r.pick([...campaign.variants, null]) };
+  };
   const w = historyWriter(workspaceId, key);
   const contacts = Array.from({ length: 14 }, (_, i) => phone(100 + i));
   // Some events fall exactly where a local day or week turns (or a second before: the last moment of a
@@ -138,9 +159,14 @@ export function randomHistory(
   // The history opens on a Sunday, a week before everything else: the first message and the first
   // click each start a cohort whose week began the Monday before.
   const opener = { id: "wamid.sunday", contact: r.pick(contacts), sentAt: OPENING_SUNDAY + r.between(0, 134) * MINUTE };
-  sim.messages.set(opener.id, { contact: opener.contact, times: [opener.sentAt] });
+  sim.messages.set(opener.id, { contact: opener.contact, times: [opener.sentAt], ...none });
   add(() => w.register([opener]));
-  const firstClick = { contact: r.pick(contacts), at: OPENING_SUNDAY + r.between(0, 134) * MINUTE, human: true };
+  const firstClick = {
+    contact: r.pick(contacts),
+    at: OPENING_SUNDAY + r.between(0, 134) * MINUTE,
+    human: true,
+    ...none,
+  };
   sim.clicks.push(firstClick);
   add(() => w.click("clk.sunday", firstClick.contact, firstClick.at));
   for (let i = 0; i < 26; i++) {
@@ -151,8 +177,12 @@ export function randomHistory(
     const statuses = ["sent", "delivered", "read", "failed"]
       .filter((_, k) => r.chance(k === 3 ? 0.1 : 0.5) || (k === 0 && !registered))
       .map((status) => ({ status, at: Math.min(sentAt + r.between(-36 * 60, 72 * 60) * MINUTE, PROPERTY_NOW - DAY) }));
-    sim.messages.set(id, { contact, times: [...(registered ? [sentAt] : []), ...statuses.map((s) => s.at)] });
-    if (registered) add(() => w.register([{ id, contact, sentAt }]));
+    // Only a registration names the campaign (statuses of unregistered messages carry none).
+    const sent = registered ? scope() : none;
+    const times = [...(registered ? [sentAt] : []), ...statuses.map((s) => s.at)];
+    sim.messages.set(id, { contact, times, ...sent });
+    const inCampaign = { campaignId: sent.campaign ?? undefined, variant: sent.variant ?? undefined };
+    if (registered) add(() => w.register([{ id, contact, sentAt, ...inCampaign }]));
     // Now and then the statuses name another recipient: the registration's contact wins, in any order.
     const recipient = registered && r.chance(0.15) ? r.pick(contacts) : contact;
     for (const s of statuses) add(() => w.status(id, recipient, s.status, s.at));
@@ -162,8 +192,10 @@ export function randomHistory(
     const human = r.chance(0.85);
     const earlier = sim.clicks.find((c) => c.contact === contact);
     const clickAt = earlier && r.chance(0.2) ? earlier.at + r.between(0, 20) * MINUTE : time();
-    sim.clicks.push({ contact, at: clickAt, human });
-    add(() => w.click(`clk.p${i}`, contact, clickAt, human ? "click" : r.pick(["preview", "bot"] as const)));
+    const through = scope();
+    sim.clicks.push({ contact, at: clickAt, human, ...through });
+    const kind = human ? "click" : r.pick(["preview", "bot"] as const);
+    add(() => w.click(`clk.p${i}`, contact, clickAt, kind, through));
   }
   for (let i = 0; i < 30; i++) {
     const reply = { contact: r.pick(contacts), at: time() };
@@ -183,8 +215,13 @@ export function randomHistory(
 }
 
 /** Writes a random history in random order, with replays; returns what was written. */
-export async function writeRandomHistory(r: Random, workspaceId: string, key: string): Promise<Sim> {
-  const { sim, writes } = randomHistory(r, workspaceId, key);
+export async function writeRandomHistory(
+  r: Random,
+  workspaceId: string,
+  key: string,
+  campaigns: { id: string; variants: string[] }[] = [],
+): Promise<Sim> {
+  const { sim, writes } = randomHistory(r, workspaceId, key, campaigns);
   for (const write of writes) await write();
   return sim;
 }
@@ -236,16 +273,27 @@ export type RetentionCase = {
   timeZone: string;
   from: number;
   to: number;
+  /** Contacts of these campaigns (any when empty) and of this variant (any when null) only. */
+  campaignIds?: string[];
+  variant?: string | null;
 };
 
 export function expectedRetention(sim: Sim, q: RetentionCase, now: number) {
+  const campaignIds = q.campaignIds ?? [];
+  const variant = q.variant ?? null;
+  const scoped = campaignIds.length > 0 || variant !== null;
+  const inScope = (s: Scope) =>
+    !scoped ||
+    (s.campaign !== null &&
+      (campaignIds.length === 0 || campaignIds.includes(s.campaign)) &&
+      (variant === null || s.variant === variant));
   const index = (ms: number) => bruteIndex(ms, q.period, q.timeZone);
   const startOf = (i: number) => bruteStart(i, q.period, q.timeZone);
   const firstStart = new Map<string, number>();
   const starts =
     q.start === "message"
-      ? [...sim.messages.values()].map((m) => ({ contact: m.contact, at: Math.min(...m.times) }))
-      : sim.clicks.filter((c) => c.human && c.contact).map((c) => ({ contact: c.contact!, at: c.at }));
+      ? [...sim.messages.values()].filter(inScope).map((m) => ({ contact: m.contact, at: Math.min(...m.times) }))
+      : sim.clicks.filter((c) => c.human && c.contact && inScope(c)).map((c) => ({ contact: c.contact!, at: c.at }));
   for (const s of starts) firstStart.set(s.contact, Math.min(s.at, firstStart.get(s.contact) ?? Infinity));
   const returns = [
     ...(q.returnOn === "click" || q.returnOn === "any" ? sim.clicks.filter((c) => c.human && c.contact) : []),

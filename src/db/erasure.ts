@@ -26,7 +26,7 @@ export type ErasedCounts = {
   ga4Events: number;
   /** Outbound webhook deliveries about the contact, pending, failed or logged. */
   webhookDeliveries: number;
-  /** The contact's own retention rows (its starts, in UTC and in each wall-clock copy). */
+  /** The contact's own retention rows (its starts, in UTC, in each wall-clock copy, and in each campaign and variant). */
   retentionContacts: number;
 };
 
@@ -172,6 +172,12 @@ const COHORTS = `SELECT c.workspace_id, g.grain, k.kind, ${bucket(START_AT)} AS 
   CROSS JOIN retention_grains g
   CROSS JOIN (SELECT 'message' AS kind UNION ALL SELECT 'click') k
   WHERE ${START_AT} IS NOT NULL`;
+// The contact's cohorts in the campaigns and variants it started in, under their rollup ids.
+const SCOPE_COHORTS = `SELECT c.rollup_id AS workspace_id, g.grain, k.kind, ${bucket(START_AT)} AS cohort
+  FROM retention_scope_contacts c
+  CROSS JOIN retention_grains g
+  CROSS JOIN (SELECT 'message' AS kind UNION ALL SELECT 'click') k
+  WHERE c.workspace_id = ?1 AND c.contact_hash = ?2 AND ${START_AT} IS NOT NULL`;
 const IN_ROLLUPS = `workspace_id IN (SELECT ?1 UNION ALL SELECT rollup_id FROM retention_zones WHERE workspace_id = ?1)`;
 
 /**
@@ -232,6 +238,36 @@ const RETENTION_SQL: Step = [
       JOIN retention_return_kinds k ON (k.bits & p.mask) != 0
       WHERE p.bucket - s.cohort BETWEEN 1 AND 59
       ON CONFLICT DO UPDATE SET contacts = contacts + excluded.contacts`,
+  },
+  // The same for its cohorts in campaigns and variants (migrations/0031), whose returns are the
+  // workspace's: read before the workspace's quarters go below.
+  {
+    sql: `INSERT INTO retention_cohorts (workspace_id, grain, start_kind, cohort, size)
+      SELECT workspace_id, grain, kind, cohort, -1 FROM (${SCOPE_COHORTS}) WHERE true
+      ON CONFLICT DO UPDATE SET size = size + excluded.size`,
+  },
+  {
+    sql: `INSERT INTO retention_counts (workspace_id, grain, start_kind, return_kind, cohort, period, contacts)
+      SELECT s.workspace_id, p.grain, s.kind, k.kind, s.cohort, p.bucket - s.cohort, -1
+      FROM (
+        SELECT g.grain, ${bucket("q.quarter * 900000")} AS bucket,
+          MAX(q.mask & 1) | MAX(q.mask & 2) | MAX(q.mask & 4) AS mask
+        FROM retention_quarters q CROSS JOIN retention_grains g
+        WHERE q.workspace_id = ?1 AND q.contact_hash = ?2
+        GROUP BY g.grain, bucket
+      ) p
+      JOIN (${SCOPE_COHORTS}) s ON s.grain = p.grain
+      JOIN retention_return_kinds k ON (k.bits & p.mask) != 0
+      WHERE p.bucket - s.cohort BETWEEN 1 AND 59
+      ON CONFLICT DO UPDATE SET contacts = contacts + excluded.contacts`,
+  },
+  ...["retention_cohorts", "retention_counts"].map((table) => ({
+    sql: `DELETE FROM ${table} WHERE ${COUNT_COLUMNS[table as keyof typeof COUNT_COLUMNS]} = 0 AND workspace_id IN (
+      SELECT rollup_id FROM retention_scope_contacts WHERE workspace_id = ?1 AND contact_hash = ?2)`,
+  })),
+  {
+    kind: "retentionContacts",
+    sql: `DELETE FROM retention_scope_contacts WHERE workspace_id = ?1 AND contact_hash = ?2`,
   },
   ...leaveChain(
     { quarters: "retention_quarters", pairs: "retention_return_days", days: "retention_active_days" },

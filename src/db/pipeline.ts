@@ -16,7 +16,8 @@ import { addToRollupsSql, messageFactsColumns, messageFactsSelect } from "./roll
  * 4. the rollups: for messages, the difference between the facts last applied (kept per message in
  *    message_rollup_applied) and the facts now; for inbound messages, the same with the stored row;
  *    clicks, conversions and contact events are added once, from their own entries;
- * 5. retention: first messages and clicks, and returns, through the retention views (migrations/0008);
+ * 5. retention: first messages and clicks, and returns, through the retention views (migrations/0008),
+ *    and where contacts started in each campaign and variant (migrations/0031);
  *    and the quarter hours in which contacts were sent marketing messages (migrations/0019);
  * 6. the position moves past the slice.
  *
@@ -238,6 +239,53 @@ const RETENTION_SQL = [
    WHERE e.type = 'conversion.created' AND v.contact_hash IS NOT NULL ORDER BY e.seq`,
 ];
 
+// Retention of campaigns and their variants (migrations/0031): a contact starts in a campaign with its
+// first message or human click of that campaign (and of that variant). The slice's starts, each once
+// for its campaign and once for its variant; a scope is registered the first time it is seen.
+const SCOPED_STARTS = `WITH starts AS (
+    SELECT m.workspace_id, m.contact_hash, m.campaign_id, m.variant, 'message' AS kind, m.report_at AS at
+    FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+    LEFT JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+    WHERE m.campaign_id IS NOT NULL AND m.contact_hash IS NOT NULL AND m.report_at IS NOT NULL
+      AND (a.message_id IS NULL OR a.report_at IS NOT m.report_at OR a.contact_hash IS NOT m.contact_hash
+        OR a.campaign_id IS NOT m.campaign_id OR a.variant IS NOT m.variant)
+    UNION ALL
+    SELECT c.workspace_id, c.contact_hash, c.campaign_id, c.variant, 'click', c.occurred_at
+    FROM pipeline_entries e CROSS JOIN clicks c ON c.id = e.subject_id
+    WHERE e.type = 'link.clicked' AND c.kind = 'click' AND c.contact_hash IS NOT NULL AND c.campaign_id IS NOT NULL),
+  scoped AS (
+    SELECT workspace_id, contact_hash, campaign_id, '' AS variant, kind, at FROM starts
+    UNION ALL
+    SELECT workspace_id, contact_hash, campaign_id, variant, kind, at FROM starts WHERE variant != '')`;
+const SCOPE_RETENTION_SQL = [
+  `${SCOPED_STARTS}
+   INSERT OR IGNORE INTO retention_scopes (workspace_id, campaign_id, variant, rollup_id)
+   SELECT workspace_id, campaign_id, variant, workspace_id || '|campaign|' || lower(hex(randomblob(8)))
+   FROM (SELECT DISTINCT workspace_id, campaign_id, variant FROM scoped)`,
+  `${SCOPED_STARTS}
+   INSERT INTO retention_scope_start_events (workspace_id, rollup_id, contact_hash, kind, at, exact)
+   SELECT x.workspace_id, s.rollup_id, x.contact_hash, x.kind, x.at, 0 FROM scoped x
+   CROSS JOIN retention_scopes s ON s.workspace_id = x.workspace_id AND s.campaign_id = x.campaign_id AND s.variant = x.variant`,
+  // A message that was a contact's first in a scope and has left it (another contact, campaign or
+  // variant) or moved later: the contact starts again there, at its first message of the scope now.
+  `INSERT INTO retention_scope_start_events (workspace_id, rollup_id, contact_hash, kind, at, exact)
+   SELECT a.workspace_id, s.rollup_id, a.contact_hash, 'message', (
+       SELECT MIN(n.report_at) FROM message_contacts n
+       CROSS JOIN messages o ON o.workspace_id = n.workspace_id AND o.id = n.message_id
+       WHERE n.workspace_id = a.workspace_id AND n.contact_hash = a.contact_hash
+         AND o.campaign_id = s.campaign_id AND (s.variant = '' OR o.variant = s.variant)), 1
+   FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+   CROSS JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+   CROSS JOIN retention_scopes s ON s.workspace_id = a.workspace_id AND s.campaign_id = a.campaign_id
+     AND s.variant IN ('', a.variant)
+   CROSS JOIN retention_scope_contacts r ON r.workspace_id = a.workspace_id AND r.contact_hash = a.contact_hash
+     AND r.rollup_id = s.rollup_id
+   WHERE a.contact_hash IS NOT NULL AND a.report_at <= r.first_message_at
+     AND NOT (m.contact_hash IS a.contact_hash AND m.campaign_id IS s.campaign_id
+       AND (s.variant = '' OR m.variant IS s.variant) AND m.report_at <= a.report_at)
+   GROUP BY a.workspace_id, a.contact_hash, s.rollup_id`,
+];
+
 // Contacts sent marketing messages, per quarter hour (marketing_quarters, through the triggers of the
 // marketing_send_events view): a message whose contact, quarter or category changed is taken back
 // where it was applied and added where it is now.
@@ -281,6 +329,7 @@ export const APPLY_SQL: readonly string[] = [
   ...addToRollupsSql("inbound", inboundRows(1, "1")),
   INBOUND_SQL.counted,
   ...RETENTION_SQL,
+  ...SCOPE_RETENTION_SQL,
   ...MARKETING_SQL,
   ...addToRollupsSql("messages", MESSAGES_BEFORE),
   ...addToRollupsSql("messages", MESSAGES_NOW),

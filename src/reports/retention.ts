@@ -1,4 +1,6 @@
+import { readCombinedCohorts } from "../db/reports/retention-combined";
 import {
+  findRetentionScopes,
   readRolledUpCohorts,
   readStartSpan,
   type CohortCount,
@@ -8,7 +10,15 @@ import {
 } from "../db/reports/retention-cohorts";
 import { findZoneRollup } from "../db/retention-zones";
 import { ApiError } from "../errors";
-import { periodIndex, periodStartAt, toZonedIso, type DatePeriod } from "../lib/calendar";
+import {
+  offsetSegments,
+  periodIndex,
+  periodStartAt,
+  QUARTER_MS,
+  QUARTERS_PER_DAY,
+  toZonedIso,
+  type DatePeriod,
+} from "../lib/calendar";
 import type { ReportFilter } from "./range";
 import { readZonedCohorts } from "./retention-zoned";
 
@@ -32,7 +42,8 @@ export type RetentionReport = { cohorts: RetentionCohort[]; average: { period: n
  * starts within [from, to) (and holds contacts: the range is first cut to the contacts' first starts,
  * so that a report of everything reads only the periods with data). values[k] counts the contacts who came back in exactly the k-th period
  * after their cohort's; periods that have not started yet are left out, and the average leaves out
- * periods still in progress (their counts can still grow).
+ * periods still in progress (their counts can still grow). With campaigns or a variant, the contacts
+ * are those of the campaigns (or variant), by their first start in them; their returns are any.
  */
 export async function retentionReport(
   d1: D1Database,
@@ -48,7 +59,10 @@ export async function retentionReport(
     if (start === undefined) startCache.set(index, (start = periodStartAt(index, period, tz)));
     return start;
   };
-  const starts = await readStartSpan(d1, filter.workspaceId, options.start);
+  const scoped = filter.campaignIds.length > 0 || filter.variant !== null;
+  const scopes = scoped ? await findRetentionScopes(d1, filter.workspaceId, filter.campaignIds, filter.variant) : null;
+  if (scopes?.length === 0) return { cohorts: [], average: averages([], periods) };
+  const starts = await readStartSpan(d1, filter.workspaceId, options.start, scopes);
   if (starts?.first == null || starts.last == null) return { cohorts: [], average: averages([], periods) };
   const containing = periodIndex(filter.from, period, tz);
   const first = Math.max(
@@ -63,8 +77,11 @@ export async function retentionReport(
   }
   if (last < first) return { cohorts: [], average: averages([], periods) };
 
-  const query: CohortQuery = { workspaceId: filter.workspaceId, ...options, first, last };
-  const counts = await readCohorts(d1, query, tz);
+  const query: CohortQuery = { workspaceId: filter.workspaceId, scope: null, ...options, first, last };
+  const counts =
+    scopes === null || scopes.length === 1
+      ? await readCohorts(d1, { ...query, scope: scopes?.[0] ?? null }, tz)
+      : await readCombinedCohorts(d1, { ...query, scopes, ...readWindow(query, tz) });
 
   const cohorts = toCohorts(counts, periods, startAt, now).map((c) => ({ ...c, start: toZonedIso(c.start, tz) }));
   return { cohorts, average: averages(cohorts, periods) };
@@ -72,13 +89,22 @@ export async function retentionReport(
 
 /**
  * UTC and the workspace's reporting zone read their rollups (a zone's wall-clock copy numbers its
- * periods as periodIndex does); any other zone corrects the UTC rollups, at a cost that grows with the data.
+ * periods as periodIndex does); any other zone, and any zone but UTC for a campaign, corrects the UTC
+ * rollups, at a cost that grows with the data.
  */
 async function readCohorts(d1: D1Database, query: CohortQuery, timeZone: string): Promise<CohortCount[]> {
   if (timeZone === "UTC") return readRolledUpCohorts(d1, query);
-  const rollupId = await findZoneRollup(d1, query.workspaceId, timeZone);
+  const rollupId = query.scope === null ? await findZoneRollup(d1, query.workspaceId, timeZone) : null;
   if (rollupId) return readRolledUpCohorts(d1, { ...query, workspaceId: rollupId });
   return readZonedCohorts(d1, query, timeZone);
+}
+
+/** The zone's offsets over every time a query of these cohorts reads, and the quarter hour its returns end at. */
+function readWindow(query: CohortQuery, timeZone: string) {
+  // A day of margin either side: no zone is a day away from UTC.
+  const fromMs = periodStartAt(query.first, query.period, timeZone) - QUARTERS_PER_DAY * QUARTER_MS;
+  const untilMs = periodStartAt(query.last + query.periods, query.period, timeZone) + QUARTERS_PER_DAY * QUARTER_MS;
+  return { segments: offsetSegments(fromMs, untilMs, timeZone), untilQuarter: Math.ceil(untilMs / QUARTER_MS) };
 }
 
 function toCohorts(counts: CohortCount[], periods: number, startAt: (index: number) => number, now: number) {

@@ -1,7 +1,13 @@
 import { localPeriodSql, QUARTER_MS, type OffsetSegment } from "../../lib/calendar";
-import { FIRST_START_COLUMN, RETURN_BITS, type CohortCount, type CohortQuery } from "./retention-cohorts";
+import {
+  FIRST_START_COLUMN,
+  FIRST_START_INDEX,
+  RETURN_BITS,
+  SCOPE_FIRST_START_INDEX,
+  type CohortCount,
+  type CohortQuery,
+} from "./retention-cohorts";
 
-const FIRST_START_INDEX = { message: "retention_contacts_first_message", click: "retention_contacts_first_click" };
 const UTC: OffsetSegment[] = [{ from: 0, offset: 0 }];
 
 /** Spans of UTC quarter hours [from, to) where a zone's period boundary and UTC's disagree. */
@@ -37,9 +43,20 @@ export async function readZoneCorrections(d1: D1Database, q: ZoneCorrectionQuery
     `SELECT DISTINCT '${system}' AS system, id, ${system}_cohort AS cohort,
         CASE WHEN quarter IS NULL THEN 0 ELSE ${localPeriodSql("quarter", q.period, segs)} - ${system}_cohort END AS period
       FROM activity`;
+  // The first starts of the workspace's contacts, or of a campaign's (?9, its rollup id); the
+  // returns are the workspace's either way.
+  const starts = q.scope
+    ? {
+        byFirst: `retention_scope_contacts c INDEXED BY ${SCOPE_FIRST_START_INDEX[q.start]} ON c.rollup_id = ?9`,
+        byContact: `retention_scope_contacts c ON c.workspace_id = ?1 AND c.contact_hash = i.contact_hash AND c.rollup_id = ?9`,
+      }
+    : {
+        byFirst: `retention_contacts c INDEXED BY ${FIRST_START_INDEX[q.start]} ON c.workspace_id = ?1`,
+        byContact: `retention_contacts c ON c.workspace_id = ?1 AND c.contact_hash = i.contact_hash`,
+      };
   const sql = `WITH irregular AS (
       SELECT c.contact_hash FROM json_each(?2) s
-      CROSS JOIN retention_contacts c INDEXED BY ${FIRST_START_INDEX[q.start]} ON c.workspace_id = ?1
+      CROSS JOIN ${starts.byFirst}
         AND c.${first} >= (s.value ->> 0) * ${QUARTER_MS} AND c.${first} < (s.value ->> 1) * ${QUARTER_MS}
       UNION
       SELECT a.contact_hash FROM json_each(?3) s
@@ -51,7 +68,7 @@ export async function readZoneCorrections(d1: D1Database, q: ZoneCorrectionQuery
       SELECT ROW_NUMBER() OVER () AS id, c.contact_hash, ${firstQuarter} AS first_quarter,
         ${utcCohort} AS utc_cohort, ${zoneCohort} AS zone_cohort
       FROM irregular i
-      CROSS JOIN retention_contacts c ON c.workspace_id = ?1 AND c.contact_hash = i.contact_hash
+      CROSS JOIN ${starts.byContact}
       WHERE c.${first} >= ?4 AND c.${first} < ?5
     ),
     activity AS MATERIALIZED (
@@ -80,6 +97,7 @@ export async function readZoneCorrections(d1: D1Database, q: ZoneCorrectionQuery
       q.untilQuarter,
       RETURN_BITS[q.returnOn],
       q.periods - 1,
+      ...(q.scope ? [q.scope] : []),
     )
     .all<ZoneCorrection>();
   return results;

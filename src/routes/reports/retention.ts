@@ -1,6 +1,5 @@
 import { caughtUp } from "../../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError, type ErrorIssue } from "../../errors";
 import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { reportFilter } from "../../reports/range";
@@ -71,23 +70,14 @@ retentionRoutes.openapi(
       "Cohorts whose period starts within [from, to) (at most 1,000; without `from`, every cohort up to now). " +
       "`values[k]` counts the contacts who came back in exactly the k-th period after their cohort's; " +
       "periods that have not started are left out, and `average` (weighted by cohort size) leaves out " +
-      "periods still in progress. Retention is per workspace: `campaignId` and `variant` are refused. " +
+      "periods still in progress. With `campaignId` (or `variant`), the cohorts are the contacts of those campaigns " +
+      "(or that variant), by their first message or click in them; their returns are any later activity. " +
       "CSV: one row per cohort with the counts of each period.",
     request: { query: RetentionQuery },
     responses: { 200: reportResponse(RetentionReportSchema, "The cohorts"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => {
     const query = c.req.valid("query");
-    const issues: ErrorIssue[] = [];
-    if (query.campaignId) issues.push({ path: ["campaignId"], message: "Retention covers the whole workspace" });
-    if (query.variant) issues.push({ path: ["variant"], message: "Retention covers the whole workspace" });
-    if (issues.length > 0) {
-      throw new ApiError(
-        "invalid_request",
-        "Retention is per workspace: a contact's cohort is its first message or click in any campaign.",
-        issues,
-      );
-    }
     const filter = reportFilter(c.var.auth.workspace.id, query);
     const { period, periods, start, returnOn } = query;
     const body = await retentionReport(c.env.DB, filter, { period, periods, start, returnOn });

@@ -41,6 +41,11 @@ async function serverProcesses() {
   return { cpuSeconds: ticks / USER_HZ, workerd: workerd.sort().join(" ") };
 }
 
+/** CPU seconds used so far by the workerd processes descending from this one (null off Linux). */
+export async function workerdCpuSeconds() {
+  return (await serverProcesses())?.cpuSeconds ?? null;
+}
+
 /** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat. */
 async function machineCpuSeconds() {
   const stat = await readFile("/proc/stat", "utf8").catch(() => null);

@@ -18,7 +18,7 @@ const WRANGLER_SCRATCH = path.join(ROOT, ".wrangler");
 const MODULE_TYPES = { ESModule: "esm", CommonJS: "cjs", Text: "text", Data: "data", CompiledWasm: "wasm" };
 
 /** Fresh random values for the secrets wrangler.toml requires; a secret the bench cannot make stops it. */
-function makeSecrets(required) {
+export function makeSecrets(required) {
   const secrets = {
     ADMIN_TOKEN: randomBytes(24).toString("hex"),
     PII_PEPPER: randomBytes(24).toString("hex"),
@@ -29,22 +29,22 @@ function makeSecrets(required) {
   return secrets;
 }
 
-/** The modules wrangler wrote: its worker.js, and the files its rules kept out of the bundle. */
-async function bundleManifest(bundleDir, rules) {
-  const modules = { "worker.js": { type: "esm", contents: await readFile(path.join(bundleDir, "worker.js"), "utf8") } };
+/** The modules wrangler wrote: its main module, and the files its rules kept out of the bundle. */
+export async function bundleManifest(bundleDir, rules, mainModule = "worker.js") {
+  const modules = { [mainModule]: { type: "esm", contents: await readFile(path.join(bundleDir, mainModule), "utf8") } };
   for (const file of await readdir(bundleDir)) {
-    if (file === "worker.js" || file.endsWith(".map") || file === "README.md") continue;
+    if (file === mainModule || file.endsWith(".map") || file === "README.md") continue;
     const rule = rules.find((r) => r.globs.some((glob) => path.matchesGlob(file, glob)));
     if (!rule) throw new Error(`no module rule in wrangler.toml matches the bundled file ${file}`);
     modules[file] = { type: MODULE_TYPES[rule.type], contents: await readFile(path.join(bundleDir, file), "utf8") };
   }
-  return { mainModule: "worker.js", modules };
+  return { mainModule, modules };
 }
 
 const BENCH_RATE_LIMIT = 1_000_000_000;
 
 /** Bindings as wrangler dev would make them locally: vars, secrets, D1 databases, queue producers, rate limiters. */
-function bindings(config, secrets) {
+export function bindings(config, secrets) {
   const env = {};
   for (const [name, value] of Object.entries({ ...config.vars, ...secrets })) {
     env[name] = typeof value === "string" ? { type: "text", value } : { type: "json", value };

@@ -190,6 +190,19 @@ describe("erasure and opt-outs of a paired contact", () => {
   });
 });
 
+describe("an opt-out given under the user id before the pairing", () => {
+  it("holds for the number once a webhook pairs them", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(workspaceId, preferencesBody({ value: "stop", at: SENT_AT - HOUR, userId: BSUID }));
+    await deliverWebhook(workspaceId, withContacts);
+    const res = await callJson("/api/v1/messages", {
+      key: adminKey,
+      body: { messages: [{ id: "wamid.to-number", contact: PHONE, category: "marketing" }] },
+    });
+    expect(res.status).toBe(409);
+  });
+});
+
 describe("a failed status that names no recipient", () => {
   it("joins its registered message by wamid, keeping the message's contact and campaign", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
@@ -527,6 +540,8 @@ describe("a user whose number or user id changed (system messages)", () => {
         recipientUserId: NEW_USER_ID,
       }),
     );
+    // The user stops marketing messages under the new user id, before the news of the change.
+    await deliverWebhook(workspaceId, preferencesBody({ value: "stop", at: SENT_AT + 2 * HOUR, userId: NEW_USER_ID }));
     await applied();
     await deliverWebhook(workspaceId, changedUserId(SENT_AT + DAY));
 
@@ -543,6 +558,11 @@ describe("a user whose number or user id changed (system messages)", () => {
     const body = await retentionByReply(adminKey);
     expect(body.cohorts).toHaveLength(1);
     expect(body.cohorts[0]).toMatchObject({ start: "2025-06-15T00:00:00.000Z", size: 1 });
+    const refused = await callJson("/api/v1/messages", {
+      key: adminKey,
+      body: { messages: [{ id: "wamid.again", contact: OLD_USER_ID, category: "marketing" }] },
+    });
+    expect(refused.status).toBe(409);
   });
 
   it("puts a message to the new id in the campaign's audiences as the old id's contact: its click, and an opt-out under the old id", async () => {

@@ -154,6 +154,14 @@ WHERE a.workspace_id = messages.workspace_id AND a.alias_hash = messages.contact
     SELECT n.workspace_id, n.message_id FROM json_each(?1) j
     CROSS JOIN message_contacts n ON n.workspace_id = j.value->>'workspaceId' AND n.contact_hash IN ${joinedHashes("j.value->>'workspaceId'", "j.value")})`;
 
+// Consent records written under a hash before it became an alias move to its contact, so that an
+// opt-out given under either id holds for both. A record the contact already has stays where it was.
+const MOVE_ALIASED_CONSENTS_SQL = `UPDATE OR IGNORE consents SET contact_hash = ${canonical("a.workspace_id", "a.contact_hash")}
+FROM contact_aliases a, json_each(?1) j
+WHERE a.workspace_id = consents.workspace_id AND a.alias_hash = consents.contact_hash
+  AND consents.workspace_id = j.value->>'workspaceId'
+  AND consents.contact_hash IN ${joinedHashes("j.value->>'workspaceId'", "j.value")}`;
+
 // Every pair points at a contact that is no alias, so that one look-up (canonicalContactSql) finds a
 // contact: the pairs that pointed at a hash that has just become an alias point where it does now.
 const REPOINT_ALIASES_SQL = `UPDATE contact_aliases SET contact_hash = b.contact_hash
@@ -190,6 +198,7 @@ export async function writeWhatsAppEvents(d1: D1Database, events: WhatsAppEvents
     ...changes.flatMap((change) => chunkedStatements(d1, JOIN_CHANGED_SQL, [change], now)),
     ...chunkedStatements(d1, INSERT_ALIASES_SQL, paired, now),
     ...chunkedStatements(d1, MOVE_ALIASED_MESSAGES_SQL, aliased, now),
+    ...chunkedStatements(d1, MOVE_ALIASED_CONSENTS_SQL, aliased, now),
     ...chunkedStatements(d1, REPOINT_ALIASES_SQL, aliased, now),
     ...chunkedStatements(d1, UPSERT_STATUSES_SQL, events.statuses, now),
     ...chunkedStatements(d1, INSERT_INBOUND_SQL, inbound, now),

@@ -597,6 +597,23 @@ describe("a user whose number or user id changed (system messages)", () => {
     expect(await audience()).toEqual([]);
   });
 
+  it("erases the whole contact, old ids and new, when the new number is erased", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(
+      workspaceId,
+      statusBody({ id: "wamid.to-old", status: "sent", at: SENT_AT, recipient: OLD_NUMBER }),
+    );
+    await deliverWebhook(workspaceId, changedNumber(SENT_AT + HOUR));
+    await deliverWebhook(workspaceId, textFromUserId(NEW_USER_ID, "wamid.reply", SENT_AT + DAY));
+    const erased = await callJson("/api/v1/contacts/erase", { key: adminKey, body: { contact: `+${NEW_NUMBER}` } });
+    expect(erased.status).toBe(200);
+    expect(erased.body.erased).toMatchObject({ messages: 1, inboundMessages: 1 });
+    const pairs = await env.DB.prepare("SELECT count(*) AS n FROM contact_aliases WHERE workspace_id = ?1")
+      .bind(workspaceId)
+      .first<number>("n");
+    expect(pairs).toBe(0);
+  });
+
   it("keeps no number or user id in clear in any table", async () => {
     const { workspaceId } = await createWhatsAppWorkspace(TEN_YEARS);
     await deliverWebhook(

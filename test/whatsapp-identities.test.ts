@@ -2,7 +2,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { hashContact } from "../src/lib/contact";
-import { applied, callJson, createCampaign, withoutAsOf } from "./helpers";
+import { snapshotRows } from "./db-snapshot";
+import { ANDROID_CHROME, applied, callJson, callWorker, createCampaign, createLink, withoutAsOf } from "./helpers";
 import {
   createWhatsAppWorkspace,
   deliverWebhook,
@@ -189,6 +190,19 @@ describe("erasure and opt-outs of a paired contact", () => {
   });
 });
 
+describe("an opt-out given under the user id before the pairing", () => {
+  it("holds for the number once a webhook pairs them", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(workspaceId, preferencesBody({ value: "stop", at: SENT_AT - HOUR, userId: BSUID }));
+    await deliverWebhook(workspaceId, withContacts);
+    const res = await callJson("/api/v1/messages", {
+      key: adminKey,
+      body: { messages: [{ id: "wamid.to-number", contact: PHONE, category: "marketing" }] },
+    });
+    expect(res.status).toBe(409);
+  });
+});
+
 describe("a failed status that names no recipient", () => {
   it("joins its registered message by wamid, keeping the message's contact and campaign", async () => {
     const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
@@ -352,5 +366,301 @@ describe("group messages", () => {
       webhookBody({ statuses: [{ id: "wamid.g", status: "sent", timestamp: later, recipient_type: "group" }] }),
     );
     expect(await changes()).toBe((before ?? 0) + 1);
+  });
+});
+
+// A user who changed number: Meta's example numbers, and business-scoped user ids in Meta's format.
+const OLD_NUMBER = "16505551234";
+const NEW_NUMBER = "12195555358";
+const OLD_USER_ID = "US.13491208655302741918";
+const NEW_USER_ID = "US.80441733609125963370";
+
+/**
+ * A system message as Meta's system messages reference (updated Aug 11, 2026) shows it: no contacts
+ * block; `from` is the user's old number, `system` names the new ids and the previous user id.
+ */
+function systemBody(at: number, system: Record<string, unknown>, from?: string) {
+  return webhookBody({
+    metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+    messages: [
+      {
+        ...(from === undefined ? {} : { from }),
+        id: `wamid.system-${system.type}-${at}`,
+        timestamp: String(Math.floor(at / 1000)),
+        type: "system",
+        system,
+      },
+    ],
+  });
+}
+
+const changedNumber = (at: number) =>
+  systemBody(
+    at,
+    {
+      body: `User Sheena Nelson changed from ${OLD_NUMBER} to ${NEW_NUMBER}`,
+      wa_id: NEW_NUMBER,
+      user_id: NEW_USER_ID,
+      previous_user_id: OLD_USER_ID,
+      type: "user_changed_number",
+    },
+    OLD_NUMBER,
+  );
+
+const changedUserId = (at: number) =>
+  systemBody(at, {
+    body: "User Sheena Nelson changed their business-scoped user ID",
+    user_id: NEW_USER_ID,
+    previous_user_id: OLD_USER_ID,
+    type: "user_changed_user_id",
+  });
+
+/** An inbound text named only by a user id, as Meta sends it for a user who hides the number. */
+const textFromUserId = (userId: string, id: string, at: number) =>
+  webhookBody({
+    contacts: [{ profile: { name: "Sheena Nelson" }, wa_id: "", user_id: userId }],
+    messages: [
+      {
+        from: "",
+        from_user_id: userId,
+        id,
+        timestamp: String(Math.floor(at / 1000)),
+        type: "text",
+        text: { body: "Hi" },
+      },
+    ],
+  });
+
+async function inboundIds(workspaceId: string) {
+  const { results } = await env.DB.prepare("SELECT id FROM inbound_messages WHERE workspace_id = ?1 ORDER BY id")
+    .bind(workspaceId)
+    .all<{ id: string }>();
+  return results.map((row) => row.id);
+}
+
+describe("a user whose number or user id changed (system messages)", () => {
+  it("joins the new user id to the old one's contact: a later reply under the new id is the same contact's", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    const sent = statusBody(
+      { id: "wamid.to-old", status: "sent", at: SENT_AT, recipient: "", recipientUserId: OLD_USER_ID },
+      { id: "wamid.to-old", status: "delivered", at: SENT_AT + 1000, recipient: "", recipientUserId: OLD_USER_ID },
+    );
+    expect((await deliverWebhook(workspaceId, sent)).status).toBe(200);
+    await applied();
+    const change = await deliverWebhook(workspaceId, changedUserId(SENT_AT + HOUR));
+    expect(change.status).toBe(200);
+    expect(change.body).toEqual({ statuses: 0, messages: 1, consents: 0, skipped: 0 });
+    await deliverWebhook(workspaceId, textFromUserId(NEW_USER_ID, "wamid.reply", SENT_AT + DAY));
+
+    expect(await inboundIds(workspaceId)).toEqual(["wamid.reply"]);
+    expect(await storedContact("inbound_messages", workspaceId, "wamid.reply")).toBe(await hash(OLD_USER_ID));
+    const body = await retentionByReply(adminKey);
+    expect(body.cohorts).toHaveLength(1);
+    expect(body.cohorts[0]).toMatchObject({ start: "2025-06-15T00:00:00.000Z", size: 1 });
+    expect(body.cohorts[0].values[1]).toMatchObject({ period: 1, count: 1 });
+  });
+
+  it("is no reply: the response rate and the returns stay as they were, and the delivery is answered 200", async () => {
+    const { workspaceId, adminKey: key } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(
+      workspaceId,
+      statusBody(
+        { id: "wamid.to-old", status: "sent", at: SENT_AT, recipient: OLD_NUMBER },
+        { id: "wamid.to-old", status: "delivered", at: SENT_AT + 1000, recipient: OLD_NUMBER },
+      ),
+    );
+    await applied();
+    const range = "from=2025-06-14&to=2025-06-17";
+    const before = await callJson(`/api/v1/reports/metrics?${range}`, { key });
+    expect(before.status).toBe(200);
+    expect(before.body.responseRate).toBe(0);
+
+    for (const body of [changedNumber(SENT_AT + HOUR), changedUserId(SENT_AT + 2 * HOUR)]) {
+      expect(await deliverWebhook(workspaceId, body)).toMatchObject({ status: 200, body: { messages: 1, skipped: 0 } });
+    }
+    expect(await inboundIds(workspaceId)).toEqual([]);
+    const after = await callJson(`/api/v1/reports/metrics?${range}`, { key });
+    expect(withoutAsOf(after.body)).toEqual(withoutAsOf(before.body));
+    const retention = await retentionByReply(key);
+    expect(retention.cohorts).toHaveLength(1);
+    expect(retention.cohorts[0].values.slice(1).map((v: { count: number }) => v.count)).toEqual([0, 0]);
+  });
+
+  it("joins the new number and user id to the old number's contact: statuses, registrations and opt-outs", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(
+      workspaceId,
+      statusBody({ id: "wamid.to-old", status: "sent", at: SENT_AT, recipient: OLD_NUMBER }),
+    );
+    await deliverWebhook(workspaceId, changedNumber(SENT_AT + HOUR));
+    await deliverWebhook(
+      workspaceId,
+      statusBody({ id: "wamid.to-new", status: "sent", at: SENT_AT + DAY, recipient: NEW_NUMBER }),
+    );
+    const registered = await callJson("/api/v1/messages", {
+      key: adminKey,
+      body: { messages: [{ id: "wamid.to-new-user-id", contact: NEW_USER_ID }] },
+    });
+    expect(registered.status).toBe(200);
+    const old = await hash(`+${OLD_NUMBER}`);
+    for (const id of ["wamid.to-old", "wamid.to-new", "wamid.to-new-user-id"]) {
+      expect(await storedContact("messages", workspaceId, id)).toBe(old);
+    }
+    // Every id of the user points at the old number's contact, in one step.
+    const pairs = await env.DB.prepare("SELECT alias_hash, contact_hash FROM contact_aliases WHERE workspace_id = ?1")
+      .bind(workspaceId)
+      .all<{ alias_hash: string; contact_hash: string }>();
+    const expected = await Promise.all([`+${NEW_NUMBER}`, NEW_USER_ID, OLD_USER_ID].map(hash));
+    expect(pairs.results.map((p) => p.alias_hash).sort()).toEqual([...expected].sort());
+    expect(new Set(pairs.results.map((p) => p.contact_hash))).toEqual(new Set([old]));
+
+    // The user stops marketing under the new number: the old number is refused marketing too.
+    await deliverWebhook(workspaceId, preferencesBody({ value: "stop", at: SENT_AT + DAY, waId: NEW_NUMBER }));
+    const refused = await callJson("/api/v1/messages", {
+      key: adminKey,
+      body: { messages: [{ id: "wamid.again", contact: `+${OLD_NUMBER}`, category: "marketing" }] },
+    });
+    expect(refused.status).toBe(409);
+  });
+
+  it("moves what was written under the new id before the news, and keeps every pair one step from its contact", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(
+      workspaceId,
+      statusBody({ id: "wamid.to-old", status: "sent", at: SENT_AT, recipient: "", recipientUserId: OLD_USER_ID }),
+    );
+    // The new number and user id arrive first, paired with each other, on a message of their own.
+    await deliverWebhook(
+      workspaceId,
+      statusBody({
+        id: "wamid.to-new",
+        status: "sent",
+        at: SENT_AT + HOUR,
+        recipient: NEW_NUMBER,
+        recipientUserId: NEW_USER_ID,
+      }),
+    );
+    // The user stops marketing messages under the new user id, before the news of the change.
+    await deliverWebhook(workspaceId, preferencesBody({ value: "stop", at: SENT_AT + 2 * HOUR, userId: NEW_USER_ID }));
+    await applied();
+    await deliverWebhook(workspaceId, changedUserId(SENT_AT + DAY));
+
+    const old = await hash(OLD_USER_ID);
+    expect(await storedContact("messages", workspaceId, "wamid.to-new")).toBe(old);
+    const pairs = await env.DB.prepare("SELECT alias_hash, contact_hash FROM contact_aliases WHERE workspace_id = ?1")
+      .bind(workspaceId)
+      .all<{ alias_hash: string; contact_hash: string }>();
+    expect(pairs.results.map((p) => p.alias_hash).sort()).toEqual(
+      (await Promise.all([NEW_USER_ID, `+${NEW_NUMBER}`].map(hash))).sort(),
+    );
+    expect(new Set(pairs.results.map((p) => p.contact_hash))).toEqual(new Set([old]));
+    // One cohort of one contact, who started with the message to the old user id.
+    const body = await retentionByReply(adminKey);
+    expect(body.cohorts).toHaveLength(1);
+    expect(body.cohorts[0]).toMatchObject({ start: "2025-06-15T00:00:00.000Z", size: 1 });
+    const refused = await callJson("/api/v1/messages", {
+      key: adminKey,
+      body: { messages: [{ id: "wamid.again", contact: OLD_USER_ID, category: "marketing" }] },
+    });
+    expect(refused.status).toBe(409);
+  });
+
+  it("puts a message to the new id in the campaign's audiences as the old id's contact: its click, and an opt-out under the old id", async () => {
+    const { workspaceId, adminKey: key } = await createWhatsAppWorkspace(TEN_YEARS);
+    const campaign = await createCampaign(key);
+    await deliverWebhook(workspaceId, changedUserId(Date.now() - HOUR));
+    const link = await createLink(key, {
+      url: "https://shop.example.com/deals",
+      campaignId: campaign.id,
+      contact: NEW_USER_ID,
+    });
+    const registered = await callJson("/api/v1/messages", {
+      key,
+      body: { messages: [{ id: "wamid.to-new", contact: NEW_USER_ID, campaignId: campaign.id, linkCode: link.code }] },
+    });
+    expect(registered.status).toBe(200);
+    const res = await callWorker(`/${link.code}`, { headers: { "user-agent": ANDROID_CHROME } });
+    expect(res.status).toBe(302);
+
+    const audience = async () => {
+      const page = await callJson(`/api/v1/audiences?campaignId=${campaign.id}&stage=clicked_not_converted`, { key });
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      return page.body.messages.map((m: { messageId: string }) => m.messageId);
+    };
+    expect(await audience()).toEqual(["wamid.to-new"]);
+    const clicks = await env.DB.prepare("SELECT contact_hash FROM clicks WHERE workspace_id = ?1")
+      .bind(workspaceId)
+      .all();
+    expect(clicks.results).toEqual([{ contact_hash: await hash(OLD_USER_ID) }]);
+
+    await deliverWebhook(workspaceId, preferencesBody({ value: "stop", at: Date.now() - 1000, userId: OLD_USER_ID }));
+    expect(await audience()).toEqual([]);
+  });
+
+  it("erases the whole contact, old ids and new, when the new number is erased", async () => {
+    const { workspaceId, adminKey } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(
+      workspaceId,
+      statusBody({ id: "wamid.to-old", status: "sent", at: SENT_AT, recipient: OLD_NUMBER }),
+    );
+    await deliverWebhook(workspaceId, changedNumber(SENT_AT + HOUR));
+    await deliverWebhook(workspaceId, textFromUserId(NEW_USER_ID, "wamid.reply", SENT_AT + DAY));
+    const erased = await callJson("/api/v1/contacts/erase", { key: adminKey, body: { contact: `+${NEW_NUMBER}` } });
+    expect(erased.status).toBe(200);
+    expect(erased.body.erased).toMatchObject({ messages: 1, inboundMessages: 1 });
+    const pairs = await env.DB.prepare("SELECT count(*) AS n FROM contact_aliases WHERE workspace_id = ?1")
+      .bind(workspaceId)
+      .first<number>("n");
+    expect(pairs).toBe(0);
+  });
+
+  it("keeps no number or user id in clear in any table", async () => {
+    const { workspaceId } = await createWhatsAppWorkspace(TEN_YEARS);
+    await deliverWebhook(
+      workspaceId,
+      statusBody({ id: "wamid.to-old", status: "sent", at: SENT_AT, recipient: OLD_NUMBER }),
+    );
+    await deliverWebhook(workspaceId, changedNumber(SENT_AT + HOUR));
+    await deliverWebhook(workspaceId, changedUserId(SENT_AT + 2 * HOUR));
+    await deliverWebhook(workspaceId, textFromUserId(NEW_USER_ID, "wamid.reply", SENT_AT + DAY));
+    const stored = JSON.stringify(await snapshotRows(workspaceId));
+    expect(stored).toContain(await hash(`+${OLD_NUMBER}`));
+    for (const clear of [OLD_NUMBER, NEW_NUMBER, OLD_USER_ID, NEW_USER_ID, "Sheena"]) {
+      expect(stored).not.toContain(clear);
+    }
+  });
+
+  it.each([
+    ["no system block", undefined],
+    ["a system block that is no object", "user_changed_number"],
+    ["another kind of change", { type: "customer_identity_changed", wa_id: NEW_NUMBER }],
+    ["a number change without the new number or user id", { type: "user_changed_number" }],
+    ["a user id change without the previous user id", { type: "user_changed_user_id", user_id: NEW_USER_ID }],
+    ["a user id change without the new user id", { type: "user_changed_user_id", previous_user_id: OLD_USER_ID }],
+    [
+      "an overlong user id",
+      { type: "user_changed_user_id", user_id: `US.${"1".repeat(300)}`, previous_user_id: OLD_USER_ID },
+    ],
+    ["an overlong change type", { type: "x".repeat(100), user_id: NEW_USER_ID, previous_user_id: OLD_USER_ID }],
+    ["ids that are no strings", { type: "user_changed_user_id", user_id: 7, previous_user_id: [OLD_USER_ID] }],
+  ])("skips a system message with %s, stores nothing of it, and answers 200", async (_case, system) => {
+    const { workspaceId } = await createWhatsAppWorkspace(TEN_YEARS);
+    const body = webhookBody({
+      messages: [
+        {
+          id: "wamid.system",
+          timestamp: String(Math.floor(SENT_AT / 1000)),
+          type: "system",
+          ...(system === undefined ? {} : { system }),
+        },
+      ],
+    });
+    const res = await deliverWebhook(workspaceId, body);
+    expect(res).toMatchObject({ status: 200, body: { messages: 0, skipped: 1 } });
+    expect(await inboundIds(workspaceId)).toEqual([]);
+    const pairs = await env.DB.prepare("SELECT count(*) AS n FROM contact_aliases WHERE workspace_id = ?1")
+      .bind(workspaceId)
+      .first<number>("n");
+    expect(pairs).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { canonicalContactSql } from "./contact-aliases";
 import type { ClickKind } from "./schema";
 
 /** One visit to a short link, as recorded after the redirect (and as carried by the retry queue). */
@@ -23,11 +24,12 @@ export type ClickRecord = {
 
 // Uniqueness is decided inside the insert: a human click is unique unless the same visitor clicked
 // the same link within the dedup window before it. OR IGNORE makes a replayed click id a no-op, and
-// the counter trigger fires only for rows really inserted.
+// the counter trigger fires only for rows really inserted. The click's contact is the link's as it
+// stands now: the contact the link's id has joined since, if any (contact_aliases).
 const INSERT_CLICK_SQL = `INSERT OR IGNORE INTO clicks
   (id, workspace_id, link_id, campaign_id, variant, message_id, contact_hash, kind, is_unique,
    visitor_hash, occurred_at, country, device_type, os, browser, referrer_host, user_agent)
-SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ${canonicalContactSql("?2", "?7")}, ?8,
   ?8 = 'click' AND NOT EXISTS (
     SELECT 1 FROM clicks WHERE link_id = ?3 AND visitor_hash = ?9 AND kind = 'click'
       AND occurred_at > ?10 - ?16 * 1000 AND occurred_at <= ?10),

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { newId, newLinkCode } from "../lib/ids";
 import { toIso } from "../schemas/common";
 import type { Db } from "./client";
+import { canonicalContactSql } from "./contact-aliases";
 import { pageByRowid } from "./pages";
 import { links, type LinkRow } from "./schema";
 
@@ -96,11 +97,13 @@ export function listLinks(db: Db, query: { workspaceId: string; campaignId?: str
 
 const BULK_CHUNK = 500;
 
+// A link for a user id or number known to be another's (contact_aliases) is that contact's link, as
+// its messages are: clicks and conversions through it then join them.
 const BULK_INSERT_SQL = `INSERT INTO links
   (id, workspace_id, code, url, campaign_id, variant, contact_hash, message_id, external_id, utm,
    expires_at, disabled_at, created_at, updated_at)
 SELECT value->>'id', value->>'workspaceId', value->>'code', value->>'url', value->>'campaignId',
-  value->>'variant', value->>'contactHash', value->>'messageId', value->>'externalId',
+  value->>'variant', ${canonicalContactSql("value->>'workspaceId'", "value->>'contactHash'")}, value->>'messageId', value->>'externalId',
   json_extract(value, '$.utm'), value->>'expiresAt', NULL, value->>'createdAt', value->>'updatedAt'
 FROM json_each(?1)`;
 

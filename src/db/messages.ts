@@ -19,6 +19,12 @@ export type StoredStatus = {
   isGroup: boolean;
 };
 
+/**
+ * The type of Meta's system messages (a user's number or user id changed): news about the user, which
+ * only pairs ids, never a reply.
+ */
+export const SYSTEM_MESSAGE = "system";
+
 export type StoredInbound = {
   workspaceId: string;
   id: string;
@@ -111,21 +117,58 @@ SELECT value->>'workspaceId', value->>'id', ${canonical("value->>'workspaceId'",
 FROM json_each(?1)`;
 
 // A status or message that names a contact by both its phone number and its user id pairs them; the
-// first pair of a user id holds (a user id is one WhatsApp user's, for this business).
+// first pair of a user id holds (a user id is one WhatsApp user's, for this business). The pair points
+// at the number's contact as it stands: a number that joined another contact is an alias itself.
 const INSERT_ALIASES_SQL = `INSERT OR IGNORE INTO contact_aliases (workspace_id, alias_hash, contact_hash, created_at)
-SELECT value->>'workspaceId', value->>'aliasHash', value->>'contactHash', ?2
-FROM json_each(?1) WHERE value->>'aliasHash' IS NOT NULL AND value->>'contactHash' IS NOT NULL`;
+SELECT value->>'workspaceId', value->>'aliasHash', ${canonical("value->>'workspaceId'", "value->>'contactHash'")}, ?2
+FROM json_each(?1) WHERE value->>'aliasHash' IS NOT NULL AND value->>'contactHash' IS NOT NULL
+  AND value->>'aliasHash' <> ${canonical("value->>'workspaceId'", "value->>'contactHash'")}`;
+
+// A system message says that the user's old id and new id are one user, and Meta's word on that holds
+// over any earlier pair: the contact of the new id (itself, or the contact it was paired with) joins
+// the contact of the old one. The old side stays canonical: it holds the stored history (messages,
+// replies, clicks, consent records, rollups), while the new id is usually unseen, so the rows already
+// stored stay valid, and only what was written under the new id before the news has to move.
+const JOIN_CHANGED_SQL = `INSERT OR IGNORE INTO contact_aliases (workspace_id, alias_hash, contact_hash, created_at)
+SELECT j.value->>'workspaceId', ${canonical("j.value->>'workspaceId'", "j.value->>'aliasHash'")},
+  ${canonical("j.value->>'workspaceId'", "j.value->>'contactHash'")}, ?2
+FROM json_each(?1) j
+WHERE j.value->>'aliasHash' IS NOT NULL AND j.value->>'contactHash' IS NOT NULL
+  AND ${canonical("j.value->>'workspaceId'", "j.value->>'aliasHash'")} <> ${canonical("j.value->>'workspaceId'", "j.value->>'contactHash'")}`;
+
+// The hashes that may have just become aliases: the one paired, and, for a system message, the contact
+// it pointed at, which the join makes an alias too.
+const joinedHashes = (workspace: string, event: string) =>
+  `(${event}->>'aliasHash', CASE WHEN ${event}->>'type' = '${SYSTEM_MESSAGE}' THEN (SELECT t.contact_hash FROM contact_aliases t
+    WHERE t.workspace_id = ${workspace} AND t.alias_hash = ${event}->>'aliasHash') END)`;
 
 // Messages written under a user id before it was paired move to the phone number's contact: a status
 // of the message moves it (the upsert reads the pair), and so does the pair's arrival for the messages
 // the rollups placed among the user id's (message_contacts: messages have no index by contact). The
-// rollups follow, as they do any change of a message's contact.
-const MOVE_ALIASED_MESSAGES_SQL = `UPDATE messages SET contact_hash = a.contact_hash
+// rollups follow, as they do any change of a message's contact. An alias may point at an alias until
+// REPOINT_ALIASES_SQL runs, hence the second step.
+const MOVE_ALIASED_MESSAGES_SQL = `UPDATE messages SET contact_hash = ${canonical("a.workspace_id", "a.contact_hash")}
 FROM contact_aliases a
 WHERE a.workspace_id = messages.workspace_id AND a.alias_hash = messages.contact_hash
   AND (messages.workspace_id, messages.id) IN (
     SELECT n.workspace_id, n.message_id FROM json_each(?1) j
-    CROSS JOIN message_contacts n ON n.workspace_id = j.value->>'workspaceId' AND n.contact_hash = j.value->>'aliasHash')`;
+    CROSS JOIN message_contacts n ON n.workspace_id = j.value->>'workspaceId' AND n.contact_hash IN ${joinedHashes("j.value->>'workspaceId'", "j.value")})`;
+
+// Consent records written under a hash before it became an alias move to its contact, so that an
+// opt-out given under either id holds for both. A record the contact already has stays where it was.
+const MOVE_ALIASED_CONSENTS_SQL = `UPDATE OR IGNORE consents SET contact_hash = ${canonical("a.workspace_id", "a.contact_hash")}
+FROM contact_aliases a, json_each(?1) j
+WHERE a.workspace_id = consents.workspace_id AND a.alias_hash = consents.contact_hash
+  AND consents.workspace_id = j.value->>'workspaceId'
+  AND consents.contact_hash IN ${joinedHashes("j.value->>'workspaceId'", "j.value")}`;
+
+// Every pair points at a contact that is no alias, so that one look-up (canonicalContactSql) finds a
+// contact: the pairs that pointed at a hash that has just become an alias point where it does now.
+const REPOINT_ALIASES_SQL = `UPDATE contact_aliases SET contact_hash = b.contact_hash
+FROM contact_aliases b, json_each(?1) j
+WHERE b.workspace_id = contact_aliases.workspace_id AND b.alias_hash = contact_aliases.contact_hash
+  AND contact_aliases.workspace_id = j.value->>'workspaceId'
+  AND contact_aliases.contact_hash IN ${joinedHashes("j.value->>'workspaceId'", "j.value")}`;
 
 const CHUNK = 500;
 
@@ -139,16 +182,27 @@ function chunkedStatements(d1: D1Database, sql: string, rows: unknown[], now: nu
   return statements;
 }
 
-/** Stores statuses, inbound messages and consent records in one atomic batch; safe to repeat with the same events. */
+/**
+ * Stores statuses, inbound messages and consent records in one atomic batch; safe to repeat with the
+ * same events. System messages (a user's id changed) only join contacts: they are no reply, and are
+ * not stored as inbound messages.
+ */
 export async function writeWhatsAppEvents(d1: D1Database, events: WhatsAppEvents): Promise<void> {
   const now = Date.now();
-  const aliased = [...events.statuses, ...events.inbound].filter((e) => e.aliasHash !== null);
+  const changes = events.inbound.filter((e) => e.type === SYSTEM_MESSAGE && e.aliasHash !== null);
+  const inbound = events.inbound.filter((e) => e.type !== SYSTEM_MESSAGE);
+  const paired = [...events.statuses, ...inbound].filter((e) => e.aliasHash !== null);
+  const aliased = [...changes, ...paired];
   const statements = [
-    ...chunkedStatements(d1, INSERT_ALIASES_SQL, aliased, now),
-    ...chunkedStatements(d1, UPSERT_STATUSES_SQL, events.statuses, now),
-    ...chunkedStatements(d1, INSERT_INBOUND_SQL, events.inbound, now),
-    ...chunkedStatements(d1, INSERT_CONSENTS_SQL, events.consents, now),
+    // One statement per change: each join reads the pairs as the joins before it left them.
+    ...changes.flatMap((change) => chunkedStatements(d1, JOIN_CHANGED_SQL, [change], now)),
+    ...chunkedStatements(d1, INSERT_ALIASES_SQL, paired, now),
     ...chunkedStatements(d1, MOVE_ALIASED_MESSAGES_SQL, aliased, now),
+    ...chunkedStatements(d1, MOVE_ALIASED_CONSENTS_SQL, aliased, now),
+    ...chunkedStatements(d1, REPOINT_ALIASES_SQL, aliased, now),
+    ...chunkedStatements(d1, UPSERT_STATUSES_SQL, events.statuses, now),
+    ...chunkedStatements(d1, INSERT_INBOUND_SQL, inbound, now),
+    ...chunkedStatements(d1, INSERT_CONSENTS_SQL, events.consents, now),
   ];
   if (statements.length > 0) await d1.batch(statements);
 }

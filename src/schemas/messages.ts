@@ -86,7 +86,9 @@ export const MessageState = z
 export const IngestResult = z
   .object({
     statuses: z.number().int(),
-    messages: z.number().int().openapi({ description: "Inbound messages" }),
+    messages: z.number().int().openapi({
+      description: "Inbound messages, and system messages that say a user's number or user id changed",
+    }),
     consents: z.number().int().openapi({
       description: "Marketing opt-outs and opt-ins: user_preferences items, and failures with error 131050",
     }),

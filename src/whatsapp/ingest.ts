@@ -2,7 +2,7 @@ import type { StoredConsent } from "../db/consents";
 import type { StoredInbound, StoredStatus, WhatsAppEvents } from "../db/messages";
 import { WHATSAPP_SOURCE } from "../lib/consent";
 import { contactCountry, hashContact } from "../lib/contact";
-import type { ParsedWebhook, WebhookContact } from "./webhook-body";
+import type { InboundEvent, ParsedWebhook, WebhookContact } from "./webhook-body";
 
 /**
  * The contact id of a webhook's phone number or business-scoped user id, hashed exactly as contacts
@@ -15,6 +15,23 @@ function contactId(contact: WebhookContact): string | null {
 /** The user id of a contact also named by its phone number: the same contact under another id. */
 function aliasId(contact: WebhookContact): string | null {
   return contact.phone ? contact.userId : null;
+}
+
+/** Every id a contact is named by, its contact id first. */
+function idsOf(contact: WebhookContact): string[] {
+  const ids = [contactId(contact), aliasId(contact)];
+  return ids.filter((id): id is string => id !== null);
+}
+
+/**
+ * The ids of a system message's user: its old contact id, then every other id it had or has. The
+ * message travels and is stored as one inbound message per other id, each pairing that id with the
+ * old one (`aliasHash` with `contactHash`), and none of them is a reply (see writeWhatsAppEvents).
+ */
+function changedIds(event: InboundEvent): { old: string; others: string[] } | null {
+  const [old, ...formerAliases] = idsOf(event.contact);
+  if (!old || !event.changedTo) return null;
+  return { old, others: [...formerAliases, ...idsOf(event.changedTo)].filter((id) => id !== old) };
 }
 
 export async function toStoredEvents(
@@ -30,6 +47,7 @@ export async function toStoredEvents(
     const alias = aliasId(event.contact);
     if (alias) ids.add(alias);
   }
+  for (const event of parsed.inbound) for (const id of changedIds(event)?.others ?? []) ids.add(id);
   const hashes = new Map(await Promise.all([...ids].map(async (id) => [id, await hashContact(pepper, id)] as const)));
   const hashOf = (contact: WebhookContact) => hashes.get(contactId(contact) ?? "") ?? null;
   const aliasHashOf = (contact: WebhookContact) => hashes.get(aliasId(contact) ?? "") ?? null;
@@ -44,12 +62,15 @@ export async function toStoredEvents(
       aliasHash: aliasHashOf(contact),
       country: countryOf(contact),
     })),
-    inbound: parsed.inbound.map(({ contact, ...m }): StoredInbound => ({
-      ...m,
-      workspaceId,
-      contactHash: hashOf(contact),
-      aliasHash: aliasHashOf(contact),
-    })),
+    inbound: parsed.inbound.flatMap((event): StoredInbound[] => {
+      const { contact, changedTo: _, ...m } = event;
+      const changed = changedIds(event);
+      if (changed) {
+        const contactHash = hashes.get(changed.old) ?? null;
+        return changed.others.map((id) => ({ ...m, workspaceId, contactHash, aliasHash: hashes.get(id) ?? null }));
+      }
+      return [{ ...m, workspaceId, contactHash: hashOf(contact), aliasHash: aliasHashOf(contact) }];
+    }),
     // Every consent event names a contact (the parser keeps no other), so each has its hash.
     consents: parsed.consents.flatMap(({ contact, ...c }): StoredConsent[] => {
       const contactHash = hashOf(contact);

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { EARLIEST_EVENT_MS, isStorableTime } from "../lib/event-bounds";
 import { readPricing, type Pricing } from "../lib/pricing";
+import { SYSTEM_MESSAGE } from "../db/messages";
 import { boundedJson } from "../schemas/common";
 
 // Meta's webhook body, read leniently: fields we do not use pass through unchecked, and a change we
@@ -31,6 +32,20 @@ const Inbound = z.object({
   type: z.string().max(64),
   context: z.object({ id: id.optional() }).optional(),
   reaction: z.object({ message_id: id.optional() }).optional(),
+  // Read apart (SystemChange), so that a system message that cannot be read is skipped on its own.
+  system: z.unknown().optional(),
+});
+
+// A system message: the user's phone number or business-scoped user id changed. It names the user's
+// old ids (`from`, `previous_user_id`) and new ones (`wa_id`, once `new_wa_id`, and `user_id`); its
+// `body` is prose that repeats the numbers, and is never read. Parent user ids (`parent_user_id`,
+// `previous_parent_user_id`) are shared across linked business portfolios and are not contacts here.
+const SystemChange = z.object({
+  type: z.string().max(64),
+  wa_id: z.string().max(64).optional(),
+  new_wa_id: z.string().max(64).optional(),
+  user_id: id.optional(),
+  previous_user_id: id.optional(),
 });
 
 // A `user_preferences` change: a user stopped or resumed the business's marketing messages.
@@ -87,6 +102,8 @@ export type InboundEvent = {
   at: number;
   contact: WebhookContact;
   contextId: string | null;
+  /** Of a system message (`type: system`): the user's new ids; `contact` holds the old ones. */
+  changedTo: WebhookContact | null;
 };
 
 // `played` (a voice message was listened to) says at least as much as `read`.
@@ -143,6 +160,29 @@ function completeContact(contact: WebhookContact, pairs: Map<string, WebhookCont
 }
 
 const hasContact = (contact: WebhookContact) => contact.phone !== null || contact.userId !== null;
+
+/**
+ * The old and new ids of a system message that says a user's number or user id changed, or null when
+ * it says something else or lacks either side. `user_changed_user_id` names no number (a `from`, if
+ * any, is the unchanged one, and stays on the old side, which it was already part of).
+ */
+function readIdentityChange(
+  from: string | undefined,
+  raw: unknown,
+): { contact: WebhookContact; changedTo: WebhookContact } | null {
+  const system = SystemChange.safeParse(raw);
+  if (!system.success) return null;
+  const s = system.data;
+  const contact = contactOf(from, s.previous_user_id);
+  const changedTo =
+    s.type === "user_changed_number"
+      ? contactOf(s.wa_id ?? s.new_wa_id, s.user_id)
+      : s.type === "user_changed_user_id"
+        ? contactOf(undefined, s.user_id)
+        : null;
+  if (changedTo === null || !hasContact(contact) || !hasContact(changedTo)) return null;
+  return { contact, changedTo };
+}
 
 const reportsStoppedMarketing = (errors: unknown[] | undefined) =>
   (errors ?? []).some((e) => Number((e as { code?: unknown } | null)?.code) === STOPPED_MARKETING);
@@ -221,6 +261,16 @@ export function readWebhookEvents(
           continue;
         }
         const m = item.data;
+        if (m.type === SYSTEM_MESSAGE) {
+          // System messages come without a contacts block: the message itself names both sides.
+          const change = readIdentityChange(m.from, m.system);
+          if (!change) {
+            parsed.skipped++;
+            continue;
+          }
+          parsed.inbound.push({ id: m.id, type: m.type, at: m.timestamp * 1000, contextId: null, ...change });
+          continue;
+        }
         parsed.inbound.push({
           id: m.id,
           type: m.type,
@@ -228,6 +278,7 @@ export function readWebhookEvents(
           contact: completeContact(contactOf(m.from, m.from_user_id), pairs),
           // A reaction names the message it reacts to, as a reply's context does.
           contextId: m.context?.id ?? m.reaction?.message_id ?? null,
+          changedTo: null,
         });
       }
       for (const raw of value.data.user_preferences ?? []) {

@@ -276,6 +276,12 @@ FROM (SELECT MIN(report_at) AS first FROM messages
   WHERE workspace_id = ?1 AND contact_hash IS NOT NULL AND report_at IS NOT NULL GROUP BY contact_hash)
 GROUP BY week ORDER BY week`;
 
+// The campaign's contacts per UTC Monday week of their first message in it (retention with campaignId).
+const CAMPAIGN_COHORTS_SQL = `SELECT (first / 86400000 + 3) / 7 AS week, COUNT(*) AS contacts
+FROM (SELECT MIN(report_at) AS first FROM messages
+  WHERE workspace_id = ?1 AND campaign_id = ?2 AND contact_hash IS NOT NULL AND report_at IS NOT NULL GROUP BY contact_hash)
+GROUP BY week ORDER BY week`;
+
 // The campaign's messages delivered and neither read nor clicked (a conversion implies the click), to
 // contacts who did not opt out (the seed records opt-outs only): the delivered_not_read audience, from
 // the raw columns.
@@ -298,7 +304,10 @@ async function countRows(d1: D1Database, tables: string[]) {
   return counts;
 }
 
-async function facts(d1: D1Database, { workspaceId, campaignId }: { workspaceId: string; campaignId: string }) {
+async function facts(
+  d1: D1Database,
+  { workspaceId, campaignId, otherCampaignId }: { workspaceId: string; campaignId: string; otherCampaignId: string },
+) {
   const all = <T>(sql: string) =>
     d1
       .prepare(sql)
@@ -323,6 +332,15 @@ async function facts(d1: D1Database, { workspaceId, campaignId }: { workspaceId:
     conversions: (await all(CONVERSIONS_FACTS_SQL))[0],
     contactEvents: await all(EVENTS_FACTS_SQL),
     audience: (await all(AUDIENCE_FACTS_SQL))[0],
+    campaignCohorts: await all(CAMPAIGN_COHORTS_SQL),
+    // The contacts of both campaigns (retention with two campaignIds).
+    bothCampaignsContacts: await d1
+      .prepare(
+        `SELECT COUNT(*) AS n FROM (SELECT DISTINCT contact_hash FROM messages
+         WHERE workspace_id = ?1 AND campaign_id IN (?2, ?3) AND contact_hash IS NOT NULL AND report_at IS NOT NULL)`,
+      )
+      .bind(workspaceId, campaignId, otherCampaignId)
+      .first<number>("n"),
     cohorts: await d1
       .prepare(COHORTS_SQL)
       .bind(workspaceId)
@@ -341,7 +359,7 @@ async function zoneCopies(d1: D1Database, { workspaceId }: { workspaceId: string
 }
 
 /**
- * POST /__bench/seed (a SeedChunk), POST /__bench/facts ({ workspaceId, campaignId }) and
+ * POST /__bench/seed (a SeedChunk), POST /__bench/facts ({ workspaceId, campaignId, otherCampaignId }) and
  * POST /__bench/zones ({ workspaceId }), for ADMIN_TOKEN only.
  */
 export async function benchRoute(request: Request, env: Env): Promise<Response> {

@@ -79,7 +79,7 @@ export async function runWrangler(args, tempDir, timeoutMs) {
   return stdout;
 }
 
-export async function api(base, method, route, token, body, expectedStatus) {
+export async function api(base, method, route, token, body, expectedStatus, timeoutMs = 60_000) {
   const res = await fetch(base + route, {
     method,
     headers: {
@@ -87,7 +87,7 @@ export async function api(base, method, route, token, body, expectedStatus) {
       "content-type": "application/json",
     },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   if (res.status !== expectedStatus) {

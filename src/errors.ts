@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./types";
+import { loggableStack, withoutParams } from "./lib/loggable-error";
 
 export const errorStatus = {
   invalid_request: 400,
@@ -69,7 +70,9 @@ export function handleError(err: Error, c: Context<AppEnv>) {
     );
   }
   // Unknown errors are logged with their stack; the caller only learns the request id.
-  console.error(JSON.stringify({ requestId, error: err.name, message: err.message, stack: err.stack }));
+  console.error(
+    JSON.stringify({ requestId, error: err.name, message: withoutParams(err.message), stack: loggableStack(err) }),
+  );
   return c.json(
     errorBody("internal_error", "Something went wrong. Quote the request id when reporting it.", requestId),
     500,

@@ -14,6 +14,7 @@ import { sendWebhookTurn } from "./webhooks/send";
 import { housekeepInTurns } from "./housekeeping/purge";
 import { readQueueMessage } from "./events/queue-message";
 import type { QueueMessage } from "./schemas/queue";
+import { withoutParams } from "./lib/loggable-error";
 
 type Body<T extends QueueMessage["type"]> = Extract<QueueMessage, { type: T }>;
 
@@ -35,7 +36,7 @@ type Writer<B> = {
   split(body: B): { body: B; letter: Omit<DeadLetter, "reason"> }[];
 };
 
-const failure = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const failure = (err: unknown) => withoutParams(err instanceof Error ? err.message : String(err));
 
 /**
  * Writes a batch of one kind together. When that fails, each message is written alone, so a bad

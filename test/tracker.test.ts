@@ -392,6 +392,24 @@ describe("beacon and pixel when D1 fails", () => {
     expect(await linkConversions(adminKey, link.code)).toEqual({ conversions: 1, revenue: 30 });
   });
 
+  it("logs the failed write without the query's parameters", async () => {
+    const { pk } = await shopWorkspace();
+    const queue = spyOnQueue(false);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await breakWrites("conversions");
+    const res = await callWorker(`/t/p.gif?k=${pk}&e=purchase&o=Q-order-4711`);
+    await repairWrites("conversions");
+    queue.restore();
+    const lines = warn.mock.calls.map((args) => String(args[0]));
+    warn.mockRestore();
+    expect(res.status).toBe(200);
+    const failed = lines.find((line) => line.includes("write_failed_queued"));
+    // The log says which statement failed, and why, but not with what.
+    expect(failed).toContain("Failed query: insert into");
+    expect(failed).toContain("params: (left out)");
+    expect(failed).not.toContain("Q-order-4711");
+  });
+
   it("still answers the pixel's GIF and queues its conversion", async () => {
     const { workspaceId, pk } = await shopWorkspace();
     const queue = spyOnQueue(false);

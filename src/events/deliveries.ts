@@ -1,3 +1,4 @@
+import { loggableError } from "../lib/loggable-error";
 /** The deliveries queue's work: turns of the GA4 sender and of the outbound webhooks' sender. */
 export type Sender = "ga4" | "webhooks";
 
@@ -11,7 +12,7 @@ export async function wakeSender(env: Env, sender: Sender, delaySeconds = 0): Pr
     await env.DELIVERIES.send({ type: sender }, delay > 0 ? { delaySeconds: delay } : undefined);
   } catch (err) {
     // The minute cron wakes the sender when work is due and no turn holds it.
-    console.warn(JSON.stringify({ event: "sender_wake_failed", sender, error: String(err) }));
+    console.warn(JSON.stringify({ event: "sender_wake_failed", sender, error: loggableError(err) }));
   }
 }
 

@@ -2,6 +2,7 @@ import { applyOutboxSlice, pendingOutbox, type Pending } from "../db/pipeline";
 import { forwardToGa4 } from "../ga4/forward";
 import { forwardToWebhooks } from "../webhooks/forward";
 import { enqueue } from "./enqueue";
+import { loggableError } from "../lib/loggable-error";
 
 /**
  * Keeps the rollups (and everything else derived from raw events) following the outbox. Writers
@@ -33,7 +34,7 @@ export async function wakeConsumer(env: Env, now = Date.now()): Promise<void> {
   } catch (err) {
     // The minute cron catches up without it.
     lastWake = 0;
-    console.warn(JSON.stringify({ event: "wake_failed", error: String(err) }));
+    console.warn(JSON.stringify({ event: "wake_failed", error: loggableError(err) }));
   }
 }
 

@@ -7,6 +7,7 @@ import { WriteCoalescer } from "../lib/write-coalescer";
 import type { QueueMessage } from "../schemas/queue";
 import { enqueue, whatsappMessages } from "./enqueue";
 import { wakeConsumer } from "./pipeline";
+import { loggableError } from "../lib/loggable-error";
 
 /**
  * The way clicks and WhatsApp events reach D1. Requests in flight at the same time share one D1
@@ -27,7 +28,7 @@ async function writeOrQueue<T>(
     await coalescer.add(item, write);
     await wakeConsumer(env);
   } catch (err) {
-    console.warn(JSON.stringify({ event: "write_failed_queued", ...describe(item), error: String(err) }));
+    console.warn(JSON.stringify({ event: "write_failed_queued", ...describe(item), error: loggableError(err) }));
     await enqueue(env.EVENTS, toQueue(item));
   }
 }
@@ -49,7 +50,7 @@ export async function recordClick(env: Env, click: ClickRecord): Promise<void> {
     );
   } catch (err) {
     // Last resort, with D1 and the queue both down: the record (hashes only) goes to the log for replay.
-    console.error(JSON.stringify({ event: "click_not_queued", error: String(err), click }));
+    console.error(JSON.stringify({ event: "click_not_queued", error: loggableError(err), click }));
     throw err;
   }
 }
@@ -93,7 +94,7 @@ export async function recordSiteConversion(
         event: "write_failed_queued",
         kind: "conversion",
         workspaceId: workspace.id,
-        error: String(err),
+        error: loggableError(err),
       }),
     );
     await enqueue(env.EVENTS, [{ type: "conversion", workspaceId: workspace.id, request, source }]);

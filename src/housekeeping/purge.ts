@@ -17,6 +17,7 @@ import { enqueue } from "../events/enqueue";
 import { drainOutbox } from "../events/pipeline";
 import { DAY_MS } from "../lib/calendar";
 import { deleteExpiredVisitorSalts } from "../visitors/salt";
+import { loggableError } from "../lib/loggable-error";
 
 /**
  * The daily housekeeping, in turns that fit one invocation: raw events of every kind older than their
@@ -85,7 +86,7 @@ async function rollupsCaughtUp(env: Env): Promise<boolean> {
     await drainOutbox(env, { budgetMs: CATCH_UP_MS });
   } catch (err) {
     // The rest of the housekeeping does not need the rollups; the raw rows wait for the next turn.
-    console.warn(JSON.stringify({ event: "housekeeping_catch_up_failed", error: String(err) }));
+    console.warn(JSON.stringify({ event: "housekeeping_catch_up_failed", error: loggableError(err) }));
   }
   return (await outboxProgress(env.DB)).applied >= recorded;
 }

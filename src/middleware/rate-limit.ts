@@ -4,6 +4,7 @@ import { hmacSha256Hex } from "../lib/crypto";
 import { addressBlock, visitorHash } from "../lib/visit";
 import type { AppEnv } from "../types";
 import { visitorSaltOrNull } from "../visitors/salt";
+import { loggableError } from "../lib/loggable-error";
 
 // The binding does not say when a window ends; its period is 10 or 60 seconds, so a minute always is enough.
 export const RETRY_AFTER_SECONDS = 60;
@@ -21,7 +22,7 @@ export async function withinLimit(limiter: RateLimit, key: string): Promise<bool
   try {
     return (await limiter.limit({ key })).success;
   } catch (err) {
-    console.error(JSON.stringify({ event: "rate_limit_unavailable", error: String(err) }));
+    console.error(JSON.stringify({ event: "rate_limit_unavailable", error: loggableError(err) }));
     return true;
   }
 }

@@ -16,6 +16,7 @@ import { requireApiKey } from "../middleware/auth";
 import { checkTimeZone, resolveExportBounds } from "../reports/range";
 import { bearerSecurity, errorResponses } from "../schemas/common";
 import { ReportQuery } from "../schemas/reports";
+import { loggableError } from "../lib/loggable-error";
 
 export const exportRoutes = createRouter();
 
@@ -50,7 +51,7 @@ async function streamExport(table: ExportTable, db: Db, filter: ExportFilter, fo
         if (page.length < PAGE_SIZE) return controller.close();
         page = await table.page(db, filter, page[page.length - 1]);
       } catch (err) {
-        console.error(JSON.stringify({ event: "export_failed", table: table.name, error: String(err) }));
+        console.error(JSON.stringify({ event: "export_failed", table: table.name, error: loggableError(err) }));
         controller.error(err);
       }
     },

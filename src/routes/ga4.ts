@@ -8,6 +8,7 @@ import { ReplayResult, replayRequestBody } from "../schemas/replay";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonResponse, ListQuery, toIso } from "../schemas/common";
 import { Ga4FailedList, Ga4Status } from "../schemas/ga4";
+import { loggableError } from "../lib/loggable-error";
 
 export const ga4Routes = createRouter();
 
@@ -27,7 +28,7 @@ ga4Routes.openapi(
     try {
       await forwardToGa4(c.env, { budgetMs: 1_000 });
     } catch (err) {
-      console.warn(JSON.stringify({ event: "ga4_forward_failed", error: String(err) }));
+      console.warn(JSON.stringify({ event: "ga4_forward_failed", error: loggableError(err) }));
     }
     return c.json(await readGa4Status(c.env.DB, c.var.auth.workspace.id), 200);
   },

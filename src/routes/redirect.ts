@@ -10,6 +10,7 @@ import { classifyVisit, describeVisitor, type VisitKind, type VisitRequest } fro
 import { recordClick } from "../events/write";
 import type { AppEnv } from "../types";
 import { visitorSaltOrNull } from "../visitors/salt";
+import { loggableError } from "../lib/loggable-error";
 
 export const redirectRoutes = new Hono<AppEnv>();
 
@@ -92,7 +93,9 @@ redirectRoutes.get("/:code{[A-Za-z0-9_-]{4,64}}", async (c) => {
     c.executionCtx.waitUntil(
       buildClickRecord(c.env, target, clickDedupSeconds, { id: clickId, kind, at, request, country })
         .then((click) => recordClick(c.env, click))
-        .catch((err) => console.error(JSON.stringify({ event: "visit_not_recorded", code, error: String(err) }))),
+        .catch((err) =>
+          console.error(JSON.stringify({ event: "visit_not_recorded", code, error: loggableError(err) })),
+        ),
     );
   }
   return new Response(null, { status: 302, headers: { Location: location, "Cache-Control": "no-store" } });

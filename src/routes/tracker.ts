@@ -7,6 +7,7 @@ import { recordSiteConversion } from "../events/write";
 import { BeaconBody, PixelQuery } from "../schemas/tracker";
 import { SNIPPET_SOURCE } from "../tracker/snippet";
 import type { AppEnv } from "../types";
+import { loggableError } from "../lib/loggable-error";
 
 export const trackerRoutes = new Hono<AppEnv>();
 
@@ -111,7 +112,7 @@ trackerRoutes.get("/p.gif", async (c) => {
     if (body.success && workspace && !limited) {
       c.executionCtx.waitUntil(
         recordSiteConversion(c.env, workspace, body.data, "pixel").catch((err) =>
-          console.error(JSON.stringify({ event: "pixel_not_recorded", error: String(err) })),
+          console.error(JSON.stringify({ event: "pixel_not_recorded", error: loggableError(err) })),
         ),
       );
     }

@@ -2,6 +2,7 @@ import { claimVisitorSalt, deleteVisitorSaltsBefore } from "../db/visitor-salts"
 import { DAY_MS } from "../lib/calendar";
 import { decryptJson, encryptJson, importHmacSecret, randomSecret } from "../lib/crypto";
 import { visitorSaltDay } from "../lib/visit";
+import { loggableError } from "../lib/loggable-error";
 
 /**
  * Each UTC day's visitor salt: random, created by whichever isolate needs it first, stored in D1 only
@@ -49,7 +50,7 @@ export async function visitorSaltOrNull(env: SaltEnv, at: number): Promise<Crypt
   try {
     return await visitorSalt(env, at);
   } catch (err) {
-    console.error(JSON.stringify({ event: "visitor_salt_unavailable", error: String(err) }));
+    console.error(JSON.stringify({ event: "visitor_salt_unavailable", error: loggableError(err) }));
     return null;
   }
 }

@@ -223,6 +223,14 @@
     el.replaceChildren(...nodes.flat(Infinity).filter(Boolean));
   }
 
+  /**
+   * Charts are drawn for the width they get, so their text keeps the page's size on a phone as on a desktop
+   * (a chart drawn wide and scaled down to a phone would shrink its labels to nothing).
+   */
+  function chartWidth(container, min, max) {
+    return Math.round(Math.min(max, Math.max(min, container.clientWidth || max)));
+  }
+
   function table(head, rows, attrs) {
     return h(
       "div",
@@ -256,7 +264,7 @@
     const { body, tools } = card("funnel");
     const max = Math.max(1, ...report.steps.map((s) => s.count));
     const rowHeight = 40;
-    const width = 480;
+    const width = chartWidth(body, 320, 560);
     const chart = svg(
       "svg",
       {
@@ -372,7 +380,7 @@
   function drawTimeseries(series, filters) {
     const { body, tools } = card("timeseries");
     const points = series[0].points;
-    const width = 720;
+    const width = chartWidth(body, 320, 1200);
     const height = 220;
     const pad = { left: 44, right: 10, top: 10, bottom: 28 };
     const max = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.value)));
@@ -547,8 +555,8 @@
 
   function drawHeatmap(report, filters) {
     const { body, tools } = card("heatmap");
-    const cell = 26;
     const left = 36;
+    const cell = Math.max(11, Math.floor((chartWidth(body, 320, 760) - left) / 24));
     const top = 18;
     const max = Math.max(1, ...report.cells.map((c) => c.value));
     const unit = report.metric === "read" ? "messages read" : "clicks";
@@ -567,7 +575,7 @@
       [0, 6, 12, 18].map((hour) =>
         svg("text", { x: left + hour * cell + 2, y: 12, class: "tick", text: `${hour}:00` }),
       ),
-      WEEKDAYS.map((day, d) => svg("text", { x: 0, y: top + d * cell + 17, class: "tick", text: day })),
+      WEEKDAYS.map((day, d) => svg("text", { x: 0, y: top + d * cell + cell / 2 + 4, class: "tick", text: day })),
       report.cells.map((c) => {
         const rect = svg(
           "rect",
@@ -662,8 +670,17 @@
     "revenue",
   ];
 
-  function drawLinks(links) {
+  const LINK_HEAD = ["Link", "Campaign", "Variant", "Clicks", "Unique", "Previews", "Bots", "Conversions", "Revenue"];
+
+  /** A long table in a box of its own height that scrolls, and that the keyboard can scroll too. */
+  function scrollBox(label, content) {
+    return h("div", { class: "scroll-box", tabindex: 0, role: "region", "aria-label": label }, content);
+  }
+
+  function drawLinks(unsorted) {
     const { body, tools } = card("links");
+    // Most clicked first: a broadcast has a link per recipient, and the ones that work are what matters.
+    const links = [...unsorted].sort((a, b) => b.clicks - a.clicks || b.conversions - a.conversions);
     const rows = links.map((l) =>
       h(
         "tr",
@@ -685,11 +702,7 @@
     fill(
       body,
       links.length
-        ? table(
-            ["Link", "Campaign", "Variant", "Clicks", "Unique", "Previews", "Bots", "Conversions", "Revenue"],
-            rows,
-            { id: "links-table" },
-          )
+        ? scrollBox("Links", table(LINK_HEAD, rows, { id: "links-table" }))
         : h("p", { class: "muted", text: "No links." }),
       h("p", { class: "muted", text: `Live counters, all time; updated ${new Date().toLocaleTimeString("en-GB")}.` }),
     );

@@ -699,6 +699,7 @@
         numberEl("td", l.revenue, counts.format(l.revenue), { class: "num", "data-field": "revenue" }),
       ),
     );
+    const scrolled = body.querySelector(".scroll-box")?.scrollTop ?? 0;
     fill(
       body,
       links.length
@@ -706,6 +707,9 @@
         : h("p", { class: "muted", text: "No links." }),
       h("p", { class: "muted", text: `Live counters, all time; updated ${new Date().toLocaleTimeString("en-GB")}.` }),
     );
+    // A refresh keeps the reader's place in the list.
+    const box = body.querySelector(".scroll-box");
+    if (box) box.scrollTop = scrolled;
     fill(
       tools,
       localCsvButton("the links", "links.csv", () => [
@@ -929,8 +933,10 @@
     await loadCampaigns();
     await loadAll();
     clearInterval(state.linksTimer);
+    // Redrawing the links would take the keyboard's focus away: while it is in there, the counters wait.
     state.linksTimer = setInterval(() => {
-      if (document.visibilityState === "visible" && state.filters) loadLinks(state.filters, state.generation);
+      const busy = $("links").contains(document.activeElement);
+      if (document.visibilityState === "visible" && state.filters && !busy) loadLinks(state.filters, state.generation);
     }, LINKS_REFRESH_MS);
   }
 

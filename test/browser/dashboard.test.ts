@@ -1,6 +1,7 @@
 // The dashboard (SPEC §12) in a real headless Chromium: sign in with a reports:read key on a seeded workspace,
 // check that the funnel and cost numbers shown are the API's for the same filters, switch campaign and range,
-// download a CSV, and fail on any console error, page error, failed request or CSP violation.
+// download a CSV, see a new click reach the links' live counters, and fail on any console error, page error,
+// failed request or CSP violation.
 // With DASHBOARD_SCREENSHOTS=<dir> (`npm run screenshot`), it leaves desktop and phone screenshots there.
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
@@ -31,6 +32,9 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS ?? os.tmpdir();
+// A person's browser: headless Chromium's own user agent is rightly counted as a bot.
+const DESKTOP_CHROME =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36";
 const STEPS = ["sent", "delivered", "read", "clicked", "converted"] as const;
 
 interface Funnel {
@@ -283,6 +287,22 @@ describe.skipIf(!HAS_CHROMIUM)(
       await small.screenshot({ path: path.join(SCREENSHOTS, "dashboard-phone.png"), fullPage: true });
       expect(phoneProblems).toEqual([]);
       expect(await small.evaluate(() => window.__cspViolations)).toEqual([]);
+    });
+
+    it("shows a new click in the links table's live counters without a reload", async () => {
+      const row = page.locator("#links-table tbody tr").last();
+      const code = (await row.getAttribute("data-code"))!;
+      const clicks = Number(await row.locator('td[data-field="clicks"]').getAttribute("data-value"));
+      const res = await fetch(`${service.base}/${code}`, {
+        redirect: "manual",
+        headers: { "user-agent": DESKTOP_CHROME },
+        signal: AbortSignal.timeout(15_000),
+      });
+      expect(res.status).toBe(302);
+      const cell = page.locator(`#links-table tr[data-code="${code}"] td[data-field="clicks"]`);
+      await expect
+        .poll(() => cell.getAttribute("data-value"), { timeout: 60_000, interval: 1000 })
+        .toBe(String(clicks + 1));
     });
   },
 );

@@ -13,6 +13,7 @@ import { audienceRoutes } from "./routes/audiences";
 import { campaignRoutes } from "./routes/campaigns";
 import { consentRoutes } from "./routes/consent";
 import { conversionRoutes } from "./routes/conversions";
+import { dashboardRoutes } from "./routes/dashboard";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { erasureRoutes } from "./routes/erasure";
 import { ga4Routes } from "./routes/ga4";
@@ -77,6 +78,8 @@ app.use(limitFailedAuthentication());
 app.route("/api/v1", api);
 app.route("/webhooks", webhookRoutes);
 app.route("/t", trackerRoutes);
+// Before the redirect: `dashboard` is a reserved code, never a link.
+app.route("/dashboard", dashboardRoutes);
 app.route("/", redirectRoutes);
 app.onError(handleError);
 app.notFound(handleNotFound);

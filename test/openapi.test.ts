@@ -61,6 +61,9 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /t/p.gif",
         "GET /webhooks/whatsapp/{workspaceId}",
         "POST /webhooks/whatsapp/{workspaceId}",
+        "GET /dashboard",
+        "GET /dashboard/dashboard.js",
+        "GET /dashboard/dashboard.css",
       ].sort(),
     );
     expect(res.body.components.securitySchemes.apiKey).toEqual(

@@ -3,6 +3,7 @@ import { readWorkspaceSettingsByPublishableKey } from "../db/workspace-settings"
 import { ApiError, type ErrorCode, type ErrorIssue } from "../errors";
 import { rateLimited, visitorKey, withinLimit } from "../middleware/rate-limit";
 import { toIssues } from "../middleware/validation";
+import { matchesEtag, textVersion } from "../lib/etag";
 import { recordSiteConversion } from "../events/write";
 import { BeaconBody, PixelQuery } from "../schemas/tracker";
 import { SNIPPET_SOURCE } from "../tracker/snippet";
@@ -19,19 +20,8 @@ const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAAB
 
 let snippetEtag: Promise<string> | null = null;
 function snippetVersion(): Promise<string> {
-  snippetEtag ??= crypto.subtle
-    .digest("SHA-256", new TextEncoder().encode(SNIPPET_SOURCE))
-    .then((d) => `"${[...new Uint8Array(d).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("")}"`);
+  snippetEtag ??= textVersion(SNIPPET_SOURCE);
   return snippetEtag;
-}
-
-/** If-None-Match uses weak comparison, may list several tags, or be `*` (RFC 9110 §13.1.2). */
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(",").some((tag) => {
-    const value = tag.trim();
-    return value === "*" || value.replace(/^W\//, "") === etag;
-  });
 }
 
 // Long-lived in caches; the ETag is the snippet's version, so a changed snippet is fetched again.

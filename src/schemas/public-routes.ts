@@ -124,4 +124,52 @@ const delivery = createRoute({
   },
 });
 
-export const publicRoutes = [redirect, snippet, beacon, preflight, pixel, handshake, delivery];
+const dashboard = createRoute({
+  method: "get",
+  path: "/dashboard",
+  tags: ["Dashboard"],
+  summary:
+    "The dashboard for campaign managers: sign in with an API key (kept in the tab's sessionStorage), see funnel, costs, retention, A/B, send times, links and audiences from the reports API",
+  responses: { 200: { description: "The page", content: { "text/html": { schema: z.string() } } } },
+});
+
+const versionQuery = z.object({
+  v: z.string().optional().openapi({ description: "The version the page names; that URL may be cached for a year" }),
+});
+
+const dashboardScript = createRoute({
+  method: "get",
+  path: "/dashboard/dashboard.js",
+  tags: ["Dashboard"],
+  summary: "The dashboard's script",
+  request: { query: versionQuery },
+  responses: {
+    200: { description: "The script", content: { "application/javascript": { schema: z.string() } } },
+    304: { description: "The browser already has this version (If-None-Match)" },
+  },
+});
+
+const dashboardStyles = createRoute({
+  method: "get",
+  path: "/dashboard/dashboard.css",
+  tags: ["Dashboard"],
+  summary: "The dashboard's style sheet",
+  request: { query: versionQuery },
+  responses: {
+    200: { description: "The style sheet", content: { "text/css": { schema: z.string() } } },
+    304: { description: "The browser already has this version (If-None-Match)" },
+  },
+});
+
+export const publicRoutes = [
+  redirect,
+  snippet,
+  beacon,
+  preflight,
+  pixel,
+  handshake,
+  delivery,
+  dashboard,
+  dashboardScript,
+  dashboardStyles,
+];

@@ -136,6 +136,7 @@ async function main() {
   if (result.startupCpuMs !== null) {
     console.log(`  workerd CPU, median: ${figures(result.startupCpuMs, result.bareStartupCpuMs)}`);
   }
+  return { bundle: result };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(main, DEADLINE_MS);

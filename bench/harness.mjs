@@ -1,7 +1,7 @@
 // What both benchmarks share around their measurements: a deadline, signals and clean-up, wrangler runs
 // under this Node, and API calls whose status is always checked.
 import { spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -98,7 +98,8 @@ export async function api(base, method, route, token, body, expectedStatus, time
 
 /**
  * Runs a benchmark's main function with a deadline, cleans up on a signal, prints the end of the
- * server's output when it fails, and always stops servers and removes temp dirs.
+ * server's output when it fails, and always stops servers and removes temp dirs. What main answers
+ * (its figures) is written as JSON to the file BENCH_JSON_OUT names, for `npm run bench -- --json`.
  */
 export async function runBench(main, deadlineMs) {
   const watchdog = setTimeout(() => {
@@ -110,7 +111,8 @@ export async function runBench(main, deadlineMs) {
     process.once(signal, () => cleanUp().finally(() => process.exit(130)));
   }
   try {
-    await main();
+    const figures = await main();
+    if (process.env.BENCH_JSON_OUT) await writeFile(process.env.BENCH_JSON_OUT, JSON.stringify(figures ?? null));
   } catch (err) {
     console.error(`bench failed: ${err.stack ?? err}`);
     for (const [label, readLog] of failureLogs) {

@@ -724,6 +724,33 @@ async function main() {
       `${failed.length} report(s) failed their checks:\n${failed.flatMap((r) => r.failures.map((f) => `${r.name} at ${f}`)).join("\n")}`,
     );
   }
+  return reportFigures(reports, bySize);
+}
+
+/**
+ * The medians `npm run bench -- --json` reports (null for a size not run), and growthRatio: the largest
+ * last-size / first-size ratio of medians among the reports held to the ratio target.
+ */
+function reportFigures(reports, bySize) {
+  const median = (name, size) => bySize.get(size)?.results.get(name)?.median ?? null;
+  const sizes = [...bySize.keys()];
+  const [first, last] = [sizes[0], sizes.at(-1)];
+  const growth = reports
+    .filter(
+      (r) => !r.informational && r.check !== null && first !== last && median(r.name, first) && median(r.name, last),
+    )
+    .map((r) => median(r.name, last) / median(r.name, first));
+  return {
+    reports: {
+      funnelMedianMs100k: median("funnel", 100_000),
+      funnelMedianMs1M: median("funnel", 1_000_000),
+      retentionMedianMs1M: median("retention week UTC", 1_000_000),
+      campaignRetentionMedianMs1M: median("retention week UTC, one campaign", 1_000_000),
+      growthRatio: growth.length > 0 ? Math.max(...growth) : null,
+      bareMedianMs: median("bare 302 (floor)", last),
+    },
+    audiences: { pageMedianMs1M: median("audience deep page", 1_000_000) },
+  };
 }
 
 await runBench(main, DEADLINE_MS);

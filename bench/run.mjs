@@ -374,6 +374,26 @@ async function main() {
   console.log(
     serverLog ? `server warnings and errors:\n${serverLog.slice(0, 3000)}` : "server warnings and errors: none",
   );
+  const ratio = (route, bare, key) => route[key] / bare[key];
+  return {
+    redirect: {
+      requestsPerSecond: redirect.redirect.rps,
+      throughputRatio: ratio(redirect.redirect, redirect.bare, "rps"),
+      p50Ratio: ratio(redirect.redirect, redirect.bare, "p50"),
+      p99Ratio: ratio(redirect.redirect, redirect.bare, "p99"),
+      // Redirects answered whose click was not recorded.
+      clicksLost: Math.max(0, redirect.answered - counters.clicks),
+    },
+    ingest: {
+      webhooksPerSecond: webhooks.narrow.webhook.rps,
+      webhooksRatio: ratio(webhooks.narrow.webhook, webhooks.narrow.bare, "rps"),
+      webhooksPerSecondWide: webhooks.wide.webhook.rps,
+      statusesPerSecond: large.webhook.statusesPerSecond,
+      // Not measured yet: the load runs redirects and webhooks only.
+      beaconsPerSecond: null,
+      rollupCatchUpSeconds: rollups.left === 0 ? rollups.seconds : null,
+    },
+  };
 }
 
 await runBench(main, DEADLINE_MS);

@@ -1,0 +1,58 @@
+// `npm run bench`: the whole suite, one bench after another, each in a process of its own (each starts and
+// stops its own workerd): redirects and ingest (bench/run.mjs), reports (bench/reports.mjs), bundle and
+// start-up (bench/bundle.mjs). With --json, their human-readable output goes to stderr and stdout gets one
+// JSON object of the figures:
+//   { redirect: { throughputRatio, p50Ratio, p99Ratio, clicksLost, … }, ingest: { webhooksPerSecond,
+//     webhooksRatio, statusesPerSecond, beaconsPerSecond, … }, reports: { funnelMedianMs100k, funnelMedianMs1M,
+//     retentionMedianMs1M, campaignRetentionMedianMs1M, growthRatio, … }, audiences: { pageMedianMs1M },
+//     bundle: { gzipKB, startupMs, … }, machine: { … } }
+// Figures a bench did not reach are null (BENCH_REPORT_SIZES=100000 leaves out the 1M ones).
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BENCHES = ["run.mjs", "reports.mjs", "bundle.mjs"];
+const json = process.argv.includes("--json");
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Runs one bench; answers its figures (from BENCH_JSON_OUT) or throws with its exit code. */
+function runOne(script, out) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(here, script)], {
+      env: { ...process.env, BENCH_JSON_OUT: out },
+      // With --json, stdout is the JSON object's alone: the benches' tables go to stderr.
+      stdio: ["ignore", json ? process.stderr : "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      if (code === 0) resolve(readFile(out, "utf8").then(JSON.parse));
+      else reject(new Error(`bench/${script} failed (${signal ?? `exit code ${code}`})`));
+    });
+  });
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), "chatfunnel-bench-all-"));
+const started = Date.now();
+const figures = {};
+try {
+  for (const script of BENCHES) {
+    Object.assign(figures, await runOne(script, path.join(dir, `${script}.json`)));
+  }
+} catch (err) {
+  console.error(String(err));
+  process.exitCode = 1;
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+if (json && process.exitCode !== 1) {
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    node: process.version,
+    date: new Date(started).toISOString(),
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+  process.stdout.write(`${JSON.stringify({ ...figures, machine }, null, 2)}\n`);
+}

@@ -78,8 +78,9 @@ app.use(limitFailedAuthentication());
 app.route("/api/v1", api);
 app.route("/webhooks", webhookRoutes);
 app.route("/t", trackerRoutes);
-// Before the redirect: `dashboard` is a reserved code, never a link.
+// Before the redirect: `dashboard` is a reserved code, never a link. With a trailing slash it is the same page.
 app.route("/dashboard", dashboardRoutes);
+app.get("/dashboard/", (c) => c.redirect("/dashboard", 308));
 app.route("/", redirectRoutes);
 app.onError(handleError);
 app.notFound(handleNotFound);

@@ -110,6 +110,12 @@ describe("GET /dashboard/dashboard.js and .css", () => {
     expect(source).toContain("authorization: `Bearer ${key}`");
   });
 
+  it("sends /dashboard/ to the page", async () => {
+    const res = await callWorker("/dashboard/");
+    expect(res.status).toBe(308);
+    expect(new URL(res.headers.get("location")!, "https://x.example").pathname).toBe("/dashboard");
+  });
+
   it("answers 404 to other paths under /dashboard", async () => {
     const res = await callJson("/dashboard/other.js");
     expect(res.status).toBe(404);

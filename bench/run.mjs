@@ -47,7 +47,11 @@ const DESTINATION = "https://shop.example.com/offer?sku=1";
 // ---- scenario ----------------------------------------------------------------------------------
 
 async function setUp(base, adminToken) {
-  const { id: workspaceId, apiKey } = await api(base, "POST", "/api/v1/workspaces", adminToken, { name: "bench" }, 201);
+  const {
+    id: workspaceId,
+    apiKey,
+    publishableKey,
+  } = await api(base, "POST", "/api/v1/workspaces", adminToken, { name: "bench" }, 201);
   const campaign = await api(base, "POST", "/api/v1/campaigns", apiKey, { name: "bench" }, 201);
   const link = await api(
     base,
@@ -57,7 +61,7 @@ async function setUp(base, adminToken) {
     { url: DESTINATION, campaignId: campaign.id, utm: { source: "whatsapp" } },
     201,
   );
-  return { workspaceId, apiKey, campaignId: campaign.id, code: link.code };
+  return { workspaceId, apiKey, publishableKey, campaignId: campaign.id, code: link.code };
 }
 
 function bulkBody(campaignId) {
@@ -197,6 +201,39 @@ async function benchRedirect(base, apiKey, code) {
   return { redirect: summarize(runs.redirect), bare: summarize(runs.bare), sent, answered };
 }
 
+/**
+ * The site snippet's conversion beacon, `POST /t/collect?k=<publishable key>` with a purchase as
+ * text/plain (as navigator.sendBeacon sends it), against `POST /__bare` with the same body; every beacon
+ * must be accepted (202) and becomes a conversion.
+ */
+async function benchBeacons(base, publishableKey) {
+  const body = JSON.stringify({ event: "purchase", value: "30.00", currency: "EUR" });
+  const target = (url) => ({
+    url,
+    method: "POST",
+    headers: { ...BROWSER_HEADERS, "content-type": "text/plain" },
+    body,
+  });
+  const urls = { beacon: `${base}/t/collect?k=${publishableKey}`, bare: `${base}/__bare` };
+  const runs = { beacon: [], bare: [] };
+  let answered = 0;
+  async function measure(round, route, seconds) {
+    const run = await load(target(urls[route]), seconds, "2xx");
+    if (route === "beacon") answered += run.answered;
+    printRound(round, route, run, "");
+    assertValid(route, run, "2xx");
+    return run;
+  }
+  printRoundHeader("non-2xx");
+  await measure("warm-up", "beacon", WARMUP_SECONDS);
+  await measure("warm-up", "bare", WARMUP_SECONDS);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 === 1 ? ["beacon", "bare"] : ["bare", "beacon"];
+    for (const route of order) runs[route].push(await measure(round, route, ROUND_SECONDS));
+  }
+  return { beacon: summarize(runs.beacon), bare: summarize(runs.bare), answered };
+}
+
 // ---- output ------------------------------------------------------------------------------------
 
 function printMethod() {
@@ -255,12 +292,13 @@ function summaryRow(name, route, bare, { rateDigits = 0, msDigits = 2 } = {}) {
   return `${name.padEnd(SUMMARY_NAME_WIDTH)}${row(cells, SUMMARY_WIDTHS)}`;
 }
 
-function printSummary(redirect, webhooks, large) {
+function printSummary(redirect, webhooks, large, beacons) {
   console.log("");
   console.log("summary: each route beside its bare route in the same process and run; ratio = route / bare");
   const header = ["req/s", "bare", "ratio", "p50 ms", "bare", "ratio", "p99 ms", "bare", "ratio", "failed"];
   console.log(`${"".padEnd(SUMMARY_NAME_WIDTH)}${row(header, SUMMARY_WIDTHS)}`);
   console.log(summaryRow("redirect GET /:code", redirect.redirect, redirect.bare));
+  console.log(summaryRow("beacon POST /t/collect", beacons.beacon, beacons.bare));
   console.log(summaryRow(`webhook, 1 status, ${CONNECTIONS} conn.`, webhooks.narrow.webhook, webhooks.narrow.bare));
   console.log(summaryRow(`webhook, 1 status, ${WIDE_CONNECTIONS} conn.`, webhooks.wide.webhook, webhooks.wide.bare));
   const bodies = (run) => ({ rps: run.bodiesPerSecond, p50: run.p50, p99: run.p99, failures: run.failures.length });
@@ -335,7 +373,7 @@ async function main() {
   });
   console.log(`workerd answered after ${startSeconds.toFixed(1)} s (${migrations} migrations applied)`);
 
-  const { workspaceId, apiKey, campaignId, code } = await setUp(base, adminToken);
+  const { workspaceId, apiKey, publishableKey, campaignId, code } = await setUp(base, adminToken);
   const webhookUrl = `${base}/webhooks/whatsapp/${workspaceId}`;
   await enableWebhooks(base, apiKey, appSecret);
   const bulk = await timeBulk(base, apiKey, campaignId);
@@ -359,7 +397,9 @@ async function main() {
     `rollups: ${count(rollups.pending)} outbox entries not yet applied when the last body was acknowledged; ${rollups.left === 0 ? `all applied ${rollups.seconds.toFixed(1)} s later` : `${count(rollups.left)} still pending after ${rollups.seconds.toFixed(0)} s`} (target ≤ ${TARGETS.rollupCatchUpSeconds} s)`,
   );
   console.log(`large bodies: ${await verifySamples(base, apiKey, "large bodies", large.samples)}`);
-  printSummary(redirect, webhooks, large);
+  // Last: each beacon is a conversion for the rollups to apply, which would weigh on the phases after it.
+  const beacons = await benchBeacons(base, publishableKey);
+  printSummary(redirect, webhooks, large, beacons);
 
   const counters = await settledCounters(base, apiKey, code);
   console.log("");
@@ -370,6 +410,13 @@ async function main() {
     throw new Error(`${counters.clicks} clicks recorded, expected ${redirect.answered}–${redirect.sent}`);
   }
   for (const line of checkCounts(await countMessages(db), webhooks, large)) console.log(line);
+  const conversions = await db
+    .prepare("SELECT COUNT(*) AS n FROM conversions WHERE workspace_id = ?1 AND source = 'beacon'")
+    .bind(workspaceId)
+    .first("n");
+  console.log(`beacon conversions recorded: ${count(conversions)} of ${count(beacons.answered)} beacons accepted`);
+  if (conversions < beacons.answered)
+    throw new Error(`${beacons.answered - conversions} accepted beacons were not recorded`);
   const serverLog = server.log.trim();
   console.log(
     serverLog ? `server warnings and errors:\n${serverLog.slice(0, 3000)}` : "server warnings and errors: none",
@@ -389,8 +436,8 @@ async function main() {
       webhooksRatio: ratio(webhooks.narrow.webhook, webhooks.narrow.bare, "rps"),
       webhooksPerSecondWide: webhooks.wide.webhook.rps,
       statusesPerSecond: large.webhook.statusesPerSecond,
-      // Not measured yet: the load runs redirects and webhooks only.
-      beaconsPerSecond: null,
+      beaconsPerSecond: beacons.beacon.rps,
+      beaconsRatio: ratio(beacons.beacon, beacons.bare, "rps"),
       rollupCatchUpSeconds: rollups.left === 0 ? rollups.seconds : null,
     },
   };

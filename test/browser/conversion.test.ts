@@ -1,14 +1,14 @@
 // A real browser end to end (SPEC §5–§6): headless Chromium follows a tracked link from the service to a
 // customer's site on another origin, the site snippet keeps the click id, and a purchase tracked on a later
 // page without the parameter arrives through the beacon attributed to that click.
-import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { chromium, type Browser, type Page, type Response } from "playwright-core";
+import { type Browser, type Page, type Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WranglerService } from "./service";
 import { sitePage, startSite, type Site } from "./site";
+import { HAS_CHROMIUM, launchChromium, SKIPPED } from "./chromium";
 
 declare global {
   interface Window {
@@ -21,20 +21,6 @@ declare global {
   }
 }
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-const SKIPPED = `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium, as .ci/run does)`;
-if (!HAS_CHROMIUM) console.warn(SKIPPED);
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 // Kept after the run (one file, overwritten each time) so that a person can look at what the page showed.
 const SCREENSHOT = path.join(os.tmpdir(), "chatfunnel-browser-checkout.png");
 
@@ -174,7 +160,7 @@ describe.skipIf(!HAS_CHROMIUM)(
           201,
         ));
 
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+        browser = await launchChromium();
         cleanups.push(() => browser.close());
         // Headless Chromium says `HeadlessChrome/…`, which is rightly counted as a bot (no click id): browse
         // as the desktop Chrome of the same version.

@@ -3,14 +3,14 @@
 // download a CSV, see a new click reach the links' live counters, and fail on any console error, page error,
 // failed request or CSP violation.
 // With DASHBOARD_SCREENSHOTS=<dir> (`npm run screenshot`), it leaves desktop and phone screenshots there.
-import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { apiCaller, seedDashboardDemo, type DemoWorkspace } from "./dashboard-seed";
 import { WranglerService } from "./service";
+import { HAS_CHROMIUM, launchChromium, SKIPPED } from "./chromium";
 
 declare global {
   interface Window {
@@ -18,19 +18,6 @@ declare global {
   }
 }
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-const SKIPPED = `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium, as .ci/run does)`;
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS ?? os.tmpdir();
 // A person's browser: headless Chromium's own user agent is rightly counted as a bot.
 const DESKTOP_CHROME =
@@ -157,7 +144,7 @@ describe.skipIf(!HAS_CHROMIUM)(
         cleanups.push(() => service.stop());
         await service.start();
         demo = await seedDashboardDemo(service.base, service.adminToken);
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+        browser = await launchChromium();
         cleanups.push(() => browser.close());
         context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
         context.setDefaultTimeout(30_000);

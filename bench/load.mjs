@@ -3,6 +3,10 @@ import autocannon from "autocannon";
 import { startCpuMeter } from "./cpu.mjs";
 
 export const CONNECTIONS = 32;
+/** Every route's schedule: a warm-up, then ROUNDS rounds alternating with its bare twin. */
+export const WARMUP_SECONDS = 3;
+export const ROUND_SECONDS = 5;
+export const ROUNDS = 3;
 const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /**
@@ -59,6 +63,20 @@ export function summarize(runs) {
 }
 
 // ---- rows --------------------------------------------------------------------------------------
+
+/**
+ * The measured rounds of `route` and its bare twin, alternating which goes first so that neither always
+ * runs on a warmer (or busier) process; `measure(round, name, seconds)` answers one run. Answers each
+ * one's summary.
+ */
+export async function alternateRounds(route, measure) {
+  const runs = { [route]: [], bare: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 === 1 ? [route, "bare"] : ["bare", route];
+    for (const name of order) runs[name].push(await measure(round, name, ROUND_SECONDS));
+  }
+  return { [route]: summarize(runs[route]), bare: summarize(runs.bare) };
+}
 
 export function row(cells, widths) {
   return cells.map((cell, i) => String(cell).padStart(widths[i])).join("  ");

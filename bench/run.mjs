@@ -10,14 +10,23 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { api, removeAtExit, ROOT, runBench } from "./harness.mjs";
-import { assertValid, CONNECTIONS, count, load, printRound, printRoundHeader, row, summarize } from "./load.mjs";
+import {
+  alternateRounds,
+  assertValid,
+  CONNECTIONS,
+  count,
+  load,
+  printRound,
+  printRoundHeader,
+  ROUND_SECONDS,
+  ROUNDS,
+  row,
+  WARMUP_SECONDS,
+} from "./load.mjs";
 import { serveBenchWorker } from "./server.mjs";
 import { largeBodyPool, signedWebhook, singleStatusPool, STATUSES, statusJson } from "./webhook-bodies.mjs";
 import { benchLargeBodies, benchWebhooks, parseJson, postWebhook, verifySamples } from "./webhook-rounds.mjs";
 
-const WARMUP_SECONDS = 3;
-const ROUND_SECONDS = 5;
-const ROUNDS = 3;
 const BULK_RECIPIENTS = 10_000;
 const BULK_RUNS = 3;
 // Single-status webhooks: every wamid gets a sent, a delivered and a read status, each in a body of its
@@ -169,7 +178,6 @@ async function awaitRollups(db, limitMs) {
 
 async function benchRedirect(base, apiKey, code) {
   const urls = { redirect: `${base}/${code}`, bare: `${base}/__bare` };
-  const runs = { redirect: [], bare: [] };
   // Counting the checkRedirect request; a redirect cut off by a round's end may or may not be recorded.
   let sent = 1;
   let answered = 1;
@@ -194,11 +202,7 @@ async function benchRedirect(base, apiKey, code) {
   printRoundHeader("non-3xx");
   await measure("warm-up", "redirect", WARMUP_SECONDS);
   await measure("warm-up", "bare", WARMUP_SECONDS);
-  for (let round = 1; round <= ROUNDS; round++) {
-    const order = round % 2 === 1 ? ["redirect", "bare"] : ["bare", "redirect"];
-    for (const route of order) runs[route].push(await measure(round, route, ROUND_SECONDS));
-  }
-  return { redirect: summarize(runs.redirect), bare: summarize(runs.bare), sent, answered };
+  return { ...(await alternateRounds("redirect", measure)), sent, answered };
 }
 
 /**
@@ -215,7 +219,6 @@ async function benchBeacons(base, publishableKey) {
     body,
   });
   const urls = { beacon: `${base}/t/collect?k=${publishableKey}`, bare: `${base}/__bare` };
-  const runs = { beacon: [], bare: [] };
   let answered = 0;
   async function measure(round, route, seconds) {
     const run = await load(target(urls[route]), seconds, "2xx");
@@ -227,11 +230,7 @@ async function benchBeacons(base, publishableKey) {
   printRoundHeader("non-2xx");
   await measure("warm-up", "beacon", WARMUP_SECONDS);
   await measure("warm-up", "bare", WARMUP_SECONDS);
-  for (let round = 1; round <= ROUNDS; round++) {
-    const order = round % 2 === 1 ? ["beacon", "bare"] : ["bare", "beacon"];
-    for (const route of order) runs[route].push(await measure(round, route, ROUND_SECONDS));
-  }
-  return { beacon: summarize(runs.beacon), bare: summarize(runs.bare), answered };
+  return { ...(await alternateRounds("beacon", measure)), answered };
 }
 
 // ---- output ------------------------------------------------------------------------------------

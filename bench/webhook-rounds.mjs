@@ -4,6 +4,7 @@
 // stored can be checked afterwards.
 import { api } from "./harness.mjs";
 import {
+  alternateRounds,
   assertValid,
   CONNECTIONS,
   count,
@@ -13,14 +14,11 @@ import {
   printRound,
   printRoundHeader,
   row,
-  summarize,
+  WARMUP_SECONDS,
 } from "./load.mjs";
 import { startCpuMeter } from "./cpu.mjs";
 import { STATUSES, stateMismatch, wamid } from "./webhook-bodies.mjs";
 
-const WARMUP_SECONDS = 3;
-const ROUND_SECONDS = 5;
-const ROUNDS = 3;
 const SAMPLE_SIZE = 20;
 // Meta's webhook requests: its User-Agent, a JSON body and the app-secret signature.
 export const WEBHOOK_HEADERS = { "user-agent": "facebookexternalua", "content-type": "application/json" };
@@ -146,12 +144,9 @@ export async function benchWebhooks(base, url, pool, wideConnections) {
   await measure("warm-up", "bare", WARMUP_SECONDS, CONNECTIONS);
   const results = {};
   for (const connections of [CONNECTIONS, wideConnections]) {
-    const runs = { webhook: [], bare: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
-      const order = round % 2 === 1 ? ["webhook", "bare"] : ["bare", "webhook"];
-      for (const route of order) runs[route].push(await measure(round, route, ROUND_SECONDS, connections));
-    }
-    results[connections] = { webhook: summarize(runs.webhook), bare: summarize(runs.bare) };
+    results[connections] = await alternateRounds("webhook", (round, route, seconds) =>
+      measure(round, route, seconds, connections),
+    );
   }
   return {
     narrow: results[CONNECTIONS],

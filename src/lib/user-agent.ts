@@ -3,6 +3,7 @@ import { isbot } from "isbot";
 // The UMD wrapper adds `UAParser.UAParser` only after assigning module.exports, and the ESM view of this
 // CommonJS file is taken from the keys present at that moment. The default export works everywhere.
 import UAParser from "ua-parser-js";
+import { TtlCache } from "./ttl-cache";
 
 export type TrafficKind = "human" | "preview" | "bot";
 
@@ -80,8 +81,29 @@ const PREVIEW = new RegExp(PREVIEW_PATTERNS.map((pattern) => pattern.source).joi
 export function classifyUserAgent(userAgent: string | null | undefined): TrafficKind {
   const ua = userAgent?.trim();
   if (!ua) return "bot";
-  if (PREVIEW.test(ua)) return "preview";
-  return isbot(ua) ? "bot" : "human";
+  return remembered(classified, ua, () => {
+    if (PREVIEW.test(ua)) return "preview";
+    return isbot(ua) ? "bot" : "human";
+  });
+}
+
+// The clicks of a campaign come from far fewer user agents than visits (the same phones, browsers and
+// in-app browsers, and every preview fetcher of an app with one string), and matching or parsing one
+// costs more than the rest of a redirect: each isolate remembers the answers for the latest ones. The
+// answers depend on the string alone; the hour bounds how long a long-lived isolate keeps a rare one.
+const REMEMBERED_AGENTS = 2_000;
+const REMEMBER_MS = 3_600_000;
+const MAX_REMEMBERED_LENGTH = 512;
+const classified = new TtlCache<TrafficKind>(REMEMBER_MS, REMEMBERED_AGENTS);
+const described = new TtlCache<UserAgentDetails>(REMEMBER_MS, REMEMBERED_AGENTS);
+
+function remembered<V>(cache: TtlCache<V>, ua: string, compute: () => V): V {
+  const known = cache.get(ua);
+  if (known !== undefined) return known;
+  const value = compute();
+  // Longer strings are rare and mostly forged; they are worked out each time rather than fill the cache.
+  if (ua.length <= MAX_REMEMBERED_LENGTH) cache.set(ua, value);
+  return value;
 }
 
 // ua-parser-js 1.x sets no device type for desktops; these OS names (as it spells them) mean one.
@@ -103,6 +125,10 @@ export function describeUserAgent(userAgent: string | null | undefined): UserAge
   // ua-parser-js falls back to `navigator.userAgent` for an empty string, which in workerd is
   // "Cloudflare-Workers"; never let it describe the Worker itself.
   if (!ua) return { deviceType: "other", os: null, browser: null };
+  return remembered(described, ua, () => parseUserAgent(ua));
+}
+
+function parseUserAgent(ua: string): UserAgentDetails {
   const { browser, os, device } = new UAParser(ua).getResult();
   const osName = os.name || null;
   let deviceType: UserAgentDetails["deviceType"];

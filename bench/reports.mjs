@@ -1,5 +1,6 @@
 // Report latency at two dataset sizes, 100k and 1M messages of one campaign, and how it grows.
-// Miniflare serves a bundle of bench/worker.ts on 127.0.0.1 with a fresh local D1 (bench/server.mjs). The dataset is
+// Miniflare serves a bundle of bench/worker.ts on 127.0.0.1 with a fresh local D1 (bench/server.mjs), or one
+// kept from an earlier run of the same code the same day (bench/datasets.mjs). The dataset is
 // written inside the Worker by bench/seed.ts (POST /__bench/seed): bulk INSERT … SELECT into the raw
 // tables, exactly the rows the write paths store, so that the migrations' triggers build every rollup.
 // The workspace, campaigns, links and keys are made through the API. After the 100k dataset is measured
@@ -12,6 +13,7 @@ import path from "node:path";
 import { startCpuMeter } from "./cpu.mjs";
 import { tableBytes } from "./storage.mjs";
 import { api, removeAtExit, runBench } from "./harness.mjs";
+import { datasetKey, findDataset, keepDataset, keepDatasets, restoreDataset } from "./datasets.mjs";
 import { serveBenchWorker } from "./server.mjs";
 
 const SIZES = (process.env.BENCH_REPORT_SIZES ?? "100000,1000000").split(",").map(Number);
@@ -45,15 +47,54 @@ const short = (n) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : Stri
 
 // ---- setup -------------------------------------------------------------------------------------
 
-async function startServer() {
-  const tempDir = await mkdtemp(path.join(os.tmpdir(), "chatfunnel-bench-reports-"));
-  removeAtExit(tempDir);
-  const { base, server, adminToken, migrations, startSeconds } = await serveBenchWorker({
-    name: "chatfunnel-bench-reports",
-    tempDir,
-  });
-  console.log(`workerd answered after ${startSeconds.toFixed(1)} s (${migrations} migrations applied)`);
-  return { base, server, adminToken, tempDir };
+/** Serves a fresh D1 in a new temp dir, or (with `secrets`) the D1 already in `tempDir`. */
+async function startServer(tempDir, secrets) {
+  if (!tempDir) {
+    tempDir = await mkdtemp(path.join(os.tmpdir(), "chatfunnel-bench-reports-"));
+    removeAtExit(tempDir);
+  }
+  const served = await serveBenchWorker({ name: "chatfunnel-bench-reports", tempDir, secrets });
+  const { startSeconds, migrations } = served;
+  console.log(
+    `workerd answered after ${startSeconds.toFixed(1)} s (${secrets ? "the kept D1 as it was" : `${migrations} migrations applied`})`,
+  );
+  return { ...served, tempDir };
+}
+
+/**
+ * The dataset of `size` messages: kept from an earlier run of the same code (bench/datasets.mjs) and
+ * served again, or grown from what `current` serves (a fresh server when null) and then kept. Answers
+ * the server, the workspace's setup and data window, and the seeding (null when it was kept).
+ */
+async function dataset(key, size, current, seeded) {
+  const kept = await findDataset(key, size);
+  if (kept) {
+    await current?.stop();
+    const tempDir = await mkdtemp(path.join(os.tmpdir(), "chatfunnel-bench-reports-"));
+    removeAtExit(tempDir);
+    const started = performance.now();
+    await restoreDataset(kept, path.join(tempDir, "state"));
+    console.log(
+      `kept dataset of ${count(size)} messages (seeded on ${kept.meta.madeAt} in ${seconds(kept.meta.seeding.wall)}) copied in ${seconds(performance.now() - started)}`,
+    );
+    const server = await startServer(tempDir, kept.meta.secrets);
+    return { server, setup: kept.meta.setup, window: kept.meta.window, seeding: null };
+  }
+  let server = current ?? (await startServer());
+  const setup = current?.setup ?? (await setUp(server.base, server.adminToken));
+  const window = current?.window ?? dataWindow(Date.now());
+  const seeding = await seed(server.base, server.adminToken, setup, window, seeded, size);
+  if (keepDatasets) {
+    // The files are copied with the server stopped, so that SQLite's are whole; then it serves them again.
+    const started = performance.now();
+    await server.stop();
+    const madeAt = new Date().toISOString();
+    const { secrets } = server;
+    await keepDataset(key, size, path.join(server.tempDir, "state"), { madeAt, secrets, setup, window, seeding });
+    console.log(`dataset kept for later runs of this code today in ${seconds(performance.now() - started)}`);
+    server = await startServer(server.tempDir, secrets);
+  }
+  return { server, setup, window, seeding };
 }
 
 /** The workspace, its campaigns and links, and a reports:read key, all through the API. */
@@ -546,7 +587,7 @@ function printMethod() {
     `software: node ${process.version}, miniflare ${version(require, "miniflare")}, workerd ${version(fromMiniflare, "workerd")}, wrangler ${version(require, "wrangler")} (bundling)`,
   );
   console.log(
-    "server: Miniflare's API in this process starts workerd, which answers on 127.0.0.1 itself (no dev proxy); it serves a bundle of bench/worker.ts made at start with the bindings of wrangler.toml; local D1 (SQLite) in a fresh temp dir, migrations applied through its binding",
+    "server: Miniflare's API in this process starts workerd, which answers on 127.0.0.1 itself (no dev proxy); it serves a bundle of bench/worker.ts made at start with the bindings of wrangler.toml; local D1 (SQLite) in a fresh temp dir, migrations applied through its binding; a dataset seeded by an earlier run of the same code today is served again from a copy of its D1 (BENCH_FRESH_DATASETS=1 seeds afresh)",
   );
   console.log(
     `dataset per size N (${SIZES.map(short).join(", ")}): one workspace; campaign "Black Friday" (variants A, B) with N messages and "Restock alert" with N/${SECOND_CAMPAIGN_SHARE}, sent over ${WINDOW_DAYS} days ending two UTC midnights ago to N/4 contacts in 6 countries; written inside the Worker as bulk INSERT … SELECT into the raw tables (messages, clicks, conversions, inbound_messages, contact_events, consents), rows as the write paths store them, so the triggers build the rollups; each message in its final state (≈2.6 statuses per message as final states: 95% delivered, 60% read, 3% failed; billable pricing on delivered ones); ≈0.3·N human clicks on the campaign links carrying the message id; every message names its campaign link as a registration's linkCode does, ≈0.03·N conversions attributed to a click (5–200 EUR), ≈0.05·N replies (one in 17 without context), ≈0.02·N CSAT and chatbot events, one contact in 50 opted out (audiences skip them); ${SIZES.length > 1 ? `the ${short(SIZES[0])} dataset is measured, then grown to ${short(SIZES.at(-1))}` : ""}`,
@@ -688,16 +729,23 @@ async function switchZone(base, adminToken, setup, facts) {
 
 async function main() {
   printMethod();
-  const { base, server, adminToken, tempDir } = await startServer();
-  const setup = await setUp(base, adminToken);
-  const window = dataWindow(Date.now());
-  const reports = reportsToMeasure(setup);
+  const key = await datasetKey();
   const bySize = new Map();
+  let current = null;
+  let setup;
   let seeded = 0;
+  let reports;
   for (const size of SIZES) {
     console.log("");
     console.log(`== ${count(size)} messages in the campaign ==`);
-    const seeding = await seed(base, adminToken, setup, window, seeded, size);
+    const made = await dataset(key, size, current, seeded);
+    if (setup && made.setup.workspaceId !== setup.workspaceId) {
+      throw new Error("the kept datasets of this code disagree; run again with BENCH_FRESH_DATASETS=1");
+    }
+    setup = made.setup;
+    current = { ...made.server, setup, window: made.window };
+    const { base, adminToken } = current;
+    reports ??= reportsToMeasure(setup);
     const started = performance.now();
     const facts = summarizeFacts(
       await api(
@@ -709,7 +757,7 @@ async function main() {
         200,
       ),
     );
-    printSeeding(seeding, facts.raw, bySize.get(seeded)?.facts.raw);
+    if (made.seeding) printSeeding(made.seeding, facts.raw, bySize.get(seeded)?.facts.raw);
     seeded = size;
     checkDataset(facts, size);
     console.log(
@@ -734,8 +782,9 @@ async function main() {
         .join(" ")}`,
     );
     if (cpu.serverRestarted) throw new Error("the workerd runtime restarted during the rounds; the numbers are void");
-    bySize.set(size, { results, facts, storage: await tableBytes(tempDir) });
+    bySize.set(size, { results, facts, storage: await tableBytes(current.tempDir), kept: !made.seeding });
   }
+  const { base, adminToken, server } = current;
   const misses = printResults(reports, bySize);
   await switchZone(base, adminToken, setup, bySize.get(seeded).facts);
   printRowCounts(bySize);
@@ -777,6 +826,8 @@ function reportFigures(reports, bySize) {
       bareMedianMs: median("bare 302 (floor)", last),
     },
     audiences: { pageMedianMs1M: median("audience deep page", 1_000_000) },
+    // Sizes served from datasets kept by an earlier run (bench/datasets.mjs) rather than seeded in this one.
+    datasets: { kept: sizes.filter((size) => bySize.get(size).kept) },
     storage: {
       // Everything the dataset holds on disk, per message of the largest size run.
       bytesPerMessage: bySize.get(last).storage.total / bySize.get(last).facts.raw.messages,

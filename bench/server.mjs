@@ -102,14 +102,15 @@ class ServerLog extends Log {
 /**
  * Bundles bench/worker.ts once with wrangler (others may edit src/ meanwhile: nothing reloads the
  * served worker), serves it on 127.0.0.1 with a fresh local D1 persisted in `tempDir`, applies the
- * migrations, and checks that it answers.
+ * migrations, and checks that it answers. With `secrets` (those of an earlier server), it serves the
+ * D1 that `tempDir` already holds, as they left it: nothing is migrated. `stop()` stops it.
  */
-export async function serveBenchWorker({ name, tempDir }) {
+export async function serveBenchWorker({ name, tempDir, secrets: given }) {
   const bundleDir = path.join(tempDir, "bundle");
   if (!existsSync(WRANGLER_SCRATCH)) atExit(() => rm(WRANGLER_SCRATCH, { recursive: true, force: true }));
   await runWrangler(["deploy", ENTRY, "--dry-run", "--outdir", bundleDir, "-c", CONFIG], tempDir, 60_000);
   const config = readConfig({ config: CONFIG });
-  const secrets = makeSecrets(config.secrets?.required ?? []);
+  const secrets = given ?? makeSecrets(config.secrets?.required ?? []);
   const server = { log: "" };
   showOnFailure("server warnings and errors", () => server.log);
   const started = performance.now();
@@ -141,11 +142,14 @@ export async function serveBenchWorker({ name, tempDir }) {
       },
     ],
   });
-  atExit(() => mf.dispose());
+  const dispose = () => mf.dispose();
+  const forget = atExit(dispose);
   const url = await mf.ready;
   const [d1] = config.d1_databases;
   const db = await mf.getD1Database(d1.binding);
-  const migrations = await applyMigrations(db, path.resolve(path.dirname(CONFIG), d1.migrations_dir ?? "migrations"));
+  const migrations = given
+    ? 0
+    : await applyMigrations(db, path.resolve(path.dirname(CONFIG), d1.migrations_dir ?? "migrations"));
   const base = url.origin;
   const res = await fetch(`${base}/__bare`, { redirect: "manual", signal: AbortSignal.timeout(10_000) });
   if (res.status !== 302) throw new Error(`GET /__bare answered ${res.status}: ${await res.text()}`);
@@ -154,7 +158,12 @@ export async function serveBenchWorker({ name, tempDir }) {
     server,
     db,
     adminToken: secrets.ADMIN_TOKEN,
+    secrets,
     migrations,
+    stop: () => {
+      forget();
+      return dispose();
+    },
     startSeconds: (performance.now() - started) / 1000,
   };
 }

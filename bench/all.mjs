@@ -6,12 +6,15 @@
 //     webhooksRatio, statusesPerSecond, beaconsPerSecond, … }, reports: { funnelMedianMs100k, funnelMedianMs1M,
 //     retentionMedianMs1M, campaignRetentionMedianMs1M, growthRatio, … }, audiences: { pageMedianMs1M },
 //     bundle: { gzipKB, startupMs, … }, machine: { … } }
-// Figures a bench did not reach are null (BENCH_REPORT_SIZES=100000 leaves out the 1M ones).
+// Figures a bench did not reach are null (BENCH_REPORT_SIZES=100000 leaves out the 1M ones). A complete run
+// (every bench, the default sizes) keeps its figures in bench/results.json and remakes the README's
+// performance table from them (bench/readme-table.mjs).
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { RESULTS, saveResults } from "./readme-table.mjs";
 
 const BENCHES = ["run.mjs", "reports.mjs", "bundle.mjs"];
 const json = process.argv.includes("--json");
@@ -46,7 +49,7 @@ try {
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
-if (json && process.exitCode !== 1) {
+if (process.exitCode !== 1) {
   const machine = {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? null,
@@ -54,5 +57,10 @@ if (json && process.exitCode !== 1) {
     date: new Date(started).toISOString(),
     seconds: Math.round((Date.now() - started) / 1000),
   };
-  process.stdout.write(`${JSON.stringify({ ...figures, machine }, null, 2)}\n`);
+  const all = { ...figures, machine };
+  if (json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+  if (!process.env.BENCH_REPORT_SIZES) {
+    await saveResults(all);
+    console.error(`figures kept in ${path.relative(process.cwd(), RESULTS)}; README.md's performance table remade`);
+  }
 }

@@ -40,7 +40,9 @@ export function renderTable(figures) {
     ["bundle, KB gzipped", fixed(1)(bundle.gzipKB), "≤ 150"],
     ["start-up to first answer / bare Worker, ms", `${ms(bundle.startupMs)} / ${ms(bundle.bareStartupMs)}`, ""],
   ];
-  const kept = datasets?.kept?.length ? ` (report datasets of ${datasets.kept.join(", ")} messages kept from an earlier run of the same code)` : "";
+  const kept = datasets?.kept?.length
+    ? ` (report datasets of ${datasets.kept.join(", ")} messages kept from an earlier run of the same code)`
+    : "";
   return [
     START,
     `Measured by \`npm run bench\` on ${machine.date.slice(0, 10)}: ${machine.cpus} × ${machine.cpuModel}, Node.js ${machine.node}, ${Math.round(machine.seconds / 60)} minutes${kept}.`,

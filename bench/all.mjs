@@ -9,7 +9,7 @@
 // Figures a bench did not reach are null (BENCH_REPORT_SIZES=100000 leaves out the 1M ones). A complete run
 // (every bench, the default sizes) keeps its figures in bench/results.json and remakes the README's
 // performance table from them (bench/readme-table.mjs).
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -36,6 +36,16 @@ function runOne(script, out) {
   });
 }
 
+/** The commit measured, with `+` when the working tree differs from it; null outside a git checkout. */
+function currentCommit() {
+  try {
+    const git = (...args) => execFileSync("git", args, { cwd: here, encoding: "utf8" }).trim();
+    return `${git("rev-parse", "--short=12", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") ? "+" : ""}`;
+  } catch {
+    return null;
+  }
+}
+
 const dir = await mkdtemp(path.join(os.tmpdir(), "chatfunnel-bench-all-"));
 const started = Date.now();
 const figures = {};
@@ -56,6 +66,7 @@ if (process.exitCode !== 1) {
     node: process.version,
     date: new Date(started).toISOString(),
     seconds: Math.round((Date.now() - started) / 1000),
+    commit: currentCommit(),
   };
   const all = { ...figures, machine };
   if (json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);

@@ -45,7 +45,7 @@ export function renderTable(figures) {
     : "";
   return [
     START,
-    `Measured by \`npm run bench\` on ${machine.date.slice(0, 10)}: ${machine.cpus} × ${machine.cpuModel}, Node.js ${machine.node}, ${Math.round(machine.seconds / 60)} minutes${kept}.`,
+    `Measured by \`npm run bench\` on ${machine.date.slice(0, 10)}${machine.commit ? ` at commit ${machine.commit}` : ""}: ${machine.cpus} × ${machine.cpuModel}, Node.js ${machine.node}, ${Math.round(machine.seconds / 60)} minutes${kept}.`,
     "",
     "| figure | measured | target |",
     "| --- | ---: | ---: |",

@@ -1,10 +1,17 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { markMoving, readPlacement, workspaceTables } from "../src/db/placement";
+import { markMoving, readPlacement, switchPlacement, workspaceTables } from "../src/db/placement";
 import { readWorkspaceSettings } from "../src/db/workspace-settings";
 import { drainOutbox } from "../src/events/pipeline";
 import { databaseFor } from "../src/placement/databases";
-import { compareCounts, copyWorkspace, moveWorkspace, settleOutbox, UnknownDatabase } from "../src/placement/move";
+import {
+  compareCounts,
+  copyWorkspace,
+  MoveInProgress,
+  moveWorkspace,
+  settleOutbox,
+  UnknownDatabase,
+} from "../src/placement/move";
 import { reportCosts } from "../src/reports/cost";
 import { eventMetrics, responseTimes } from "../src/reports/contact-events";
 import { dropOff, funnelSteps, medianSeconds } from "../src/reports/funnel";
@@ -346,6 +353,26 @@ describe("moveWorkspace", () => {
     expect(await workspaceRows(env.DB_1, workspaceId)).toEqual(rowsBefore);
     expect(await reports(await drained(env.DB_1), workspaceId, campaignId)).toEqual(before);
     expect(Object.values(await rowCounts(env.DB, workspaceId)).every((n) => n === 0)).toBe(true);
+  });
+
+  it("finishes deleting the rows left behind when run again after the switch", async () => {
+    const { workspaceId, campaignId } = await busyWorkspace(1);
+    const before = await reports(await drained(env.DB), workspaceId, campaignId);
+    expect(await markMoving(env.DB, workspaceId, "DB", "DB_1")).toBe(true);
+    // Another move cannot start while this one is under way.
+    await expect(moveWorkspace(env, workspaceId, "DB")).rejects.toThrow(MoveInProgress);
+    await settleOutbox(env, env.DB, workspaceId);
+    expect((await copyWorkspace(env.DB, env.DB_1, workspaceId)).complete).toBe(true);
+    expect(await switchPlacement(env.DB, workspaceId, "DB", "DB_1")).toBe(true);
+    // Switched, and then stopped: DB still holds the rows, which nothing reads any more.
+    expect(await readPlacement(env.DB, workspaceId)).toEqual({ binding: "DB_1", movingTo: null, movedFrom: "DB" });
+    expect(await databaseFor(env, workspaceId)).toBe(env.DB_1);
+
+    expect(await moveWorkspace(env, workspaceId, "DB_1")).toMatchObject({ from: "DB_1", to: "DB_1", copied: 0 });
+
+    expect(await readPlacement(env.DB, workspaceId)).toEqual({ binding: "DB_1", movingTo: null, movedFrom: null });
+    expect(Object.values(await rowCounts(env.DB, workspaceId)).every((n) => n === 0)).toBe(true);
+    expect(await reports(env.DB_1, workspaceId, campaignId)).toEqual(before);
   });
 
   it("refuses a binding that is not a D1 database, and changes nothing", async () => {

@@ -84,7 +84,8 @@ export type WorkspaceTable = {
    * The key is a bare INTEGER PRIMARY KEY, numbered by the database itself (consents' `seq`): the same
    * number may belong to another workspace's row in the target, so the copy lets the target number the
    * row (in the source's order, which is all the number means) and relies on a unique index to skip rows
-   * copied already.
+   * copied already (consents_record). A table without one would get a row twice from a second run, and
+   * the count check would stop the move.
    */
   numbered: boolean;
 };

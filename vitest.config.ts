@@ -44,6 +44,9 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
               },
               ratelimits: smallLimiters,
+              // A second database for tests only (test/placement.test.ts moves workspaces onto it); wrangler.toml
+              // keeps one until a deploy needs more.
+              d1Databases: { DB_1: "chatfunnel-1" },
             },
           }),
         ],

@@ -4,6 +4,7 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      DB_1: D1Database;
       TEST_WEBHOOK_RECEIVER: string;
       SMALL_AUTH_FAILURE_LIMITER: RateLimit;
       SMALL_API_KEY_LIMITER: RateLimit;

@@ -686,3 +686,20 @@ export const webhookDeliveries = sqliteTable(
   ],
 );
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+/**
+ * Which D1 binding holds each workspace's rows (docs/scaling.md, "Past one database"). Kept in `DB`, which is
+ * also the directory: workspaces and their API keys stay there, since a request finds its workspace through
+ * them before it knows the workspace's database. A workspace with no row lives in `DB`.
+ */
+export const workspacePlacements = sqliteTable("workspace_placements", {
+  workspaceId: text("workspace_id").primaryKey(),
+  // The binding that holds the workspace's rows now, e.g. `DB_1`.
+  binding: text("binding").notNull(),
+  // Set while the rows are being copied to this binding; the workspace is still read from `binding` then.
+  movingTo: text("moving_to"),
+  // Set once the placement has switched, until the rows left behind in this binding are deleted.
+  movedFrom: text("moved_from"),
+  updatedAt: integer("updated_at").notNull(),
+});
+export type WorkspacePlacementRow = typeof workspacePlacements.$inferSelect;

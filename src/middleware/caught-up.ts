@@ -8,6 +8,6 @@ import type { AppEnv } from "../types";
  * Runs after authentication, so a refused request changes nothing.
  */
 export const caughtUp = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("asOf", await readAsOf(c.env, c.var.receivedAt));
+  c.set("asOf", await readAsOf(c.env.DB, c.var.receivedAt));
   await next();
 });

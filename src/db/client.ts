@@ -7,8 +7,25 @@ import * as schema from "./schema";
  */
 export type D1Handle = Pick<D1Database, "prepare" | "batch">;
 
-export function createDb(d1: D1Database) {
-  return drizzle(d1, { schema });
+export function createDb(d1: D1Handle) {
+  return drizzle(asDrizzleClient(d1), { schema });
+}
+
+/**
+ * drizzle's D1 driver only prepares and batches, but its type asks for a whole binding. A session has
+ * no `exec`, `dump` or `withSession`, so they refuse here rather than run outside the session.
+ */
+function asDrizzleClient(d1: D1Handle): D1Database {
+  const refuse = (name: string) => new Error(`${name} is not available through a D1 session`);
+  return {
+    prepare: (query) => d1.prepare(query),
+    batch: <T>(statements: D1PreparedStatement[]) => d1.batch<T>(statements),
+    exec: () => Promise.reject(refuse("exec")),
+    dump: () => Promise.reject(refuse("dump")),
+    withSession: () => {
+      throw refuse("withSession");
+    },
+  };
 }
 
 export type Db = ReturnType<typeof createDb>;

@@ -240,7 +240,7 @@ async function seedChunk(env: Env, chunk: SeedChunk) {
   }
   // The rollups follow the outbox; the chunk is answered once they have caught up with it.
   const started = Date.now();
-  await drainOutbox(env, { budgetMs: Infinity, size: ROLLUP_SLICE });
+  await drainOutbox(env.DB, { budgetMs: Infinity, size: ROLLUP_SLICE });
   steps.rollups = { changes: 0, ms: Date.now() - started };
   return steps;
 }

@@ -38,6 +38,7 @@ const MAX_API_BODY_BYTES = 10 * 1024 * 1024;
 const api = createRouter();
 api.use(async function attachDb(c, next) {
   c.set("receivedAt", Date.now());
+  c.set("d1", c.env.DB);
   c.set("db", createDb(c.env.DB));
   await next();
 });

@@ -12,7 +12,7 @@ export const EVERY_MINUTE = "* * * * *";
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   // The outbox is applied within seconds through the queue; this catches up if a wake was lost.
   if (controller.cron === EVERY_MINUTE) {
-    await drainOutbox(env, { budgetMs: 20_000 });
+    await drainOutbox(env.DB, { budgetMs: 20_000 });
     await forwardToGa4(env);
     await forwardToWebhooks(env);
     await wakeGa4SenderIfDue(env, controller.scheduledTime);

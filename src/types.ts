@@ -1,5 +1,5 @@
 import type { RequestIdVariables } from "hono/request-id";
-import type { Db } from "./db/client";
+import type { D1Handle, Db } from "./db/client";
 import type { ApiScope, WorkspaceRow } from "./db/schema";
 
 export type AuthContext = {
@@ -12,6 +12,11 @@ export type AppEnv = {
   Bindings: Env;
   Variables: RequestIdVariables & {
     db: Db;
+    /**
+     * The D1 that hand-written queries read through: the binding, or for reads of what is derived from
+     * raw events, the session `caughtUp` opened. `db` goes through the same.
+     */
+    d1: D1Handle;
     auth: AuthContext;
     /** When the request arrived. */
     receivedAt: number;

@@ -34,7 +34,7 @@ function listTables(): Promise<TableInfo[]> {
  * writes is not mistaken for a change made by the request under test.
  */
 export async function snapshotRows(workspaceId?: string): Promise<Record<string, string[]>> {
-  await drainOutbox(env);
+  await drainOutbox(env.DB);
   await forwardToGa4(env);
   await forwardToWebhooks(env);
   const snapshot: Record<string, string[]> = {};

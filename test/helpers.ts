@@ -131,6 +131,6 @@ export function withoutAsOf(body: Json): Json {
  * call report functions directly (routes do this themselves before every read).
  */
 export async function applied(): Promise<D1Database> {
-  await drainOutbox(env);
+  await drainOutbox(env.DB);
   return env.DB;
 }

@@ -13,7 +13,7 @@ type Entry = { type: string; subject: string; at: number };
 
 /** The public entries of the workspace, once the rollup consumer has applied what is pending. */
 async function outbox(workspaceId: string): Promise<Entry[]> {
-  await drainOutbox(env);
+  await drainOutbox(env.DB);
   const { results } = await env.DB.prepare(
     `SELECT type, subject_id AS subject, occurred_at AS at FROM outbox
      WHERE workspace_id = ? AND type IN (SELECT value FROM json_each(?)) ORDER BY seq`,

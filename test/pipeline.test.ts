@@ -103,7 +103,7 @@ describe("the outbox's rollup consumer", () => {
       "CREATE TRIGGER refuse_rollups BEFORE INSERT ON click_rollups BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
     );
     try {
-      await expect(drainOutbox(env)).rejects.toThrow(/disk I\/O error/);
+      await expect(drainOutbox(env.DB)).rejects.toThrow(/disk I\/O error/);
       // The message rollups come earlier in the same transaction: they were taken back with it.
       expect(await rollupRows(workspace.id)).toEqual({
         message_rollups: 0,
@@ -128,14 +128,18 @@ describe("the outbox's rollup consumer", () => {
       clickRecord(workspace.id, row!.id, { campaignId: campaign.id, occurredAt: T0 + i * MIN }),
     );
     await env.DB.batch(clicks.map((c) => bindClick(env.DB, c)));
-    await Promise.all([drainOutbox(env, { size: 7 }), drainOutbox(env, { size: 5 }), drainOutbox(env, { size: 11 })]);
+    await Promise.all([
+      drainOutbox(env.DB, { size: 7 }),
+      drainOutbox(env.DB, { size: 5 }),
+      drainOutbox(env.DB, { size: 11 }),
+    ]);
     const total = await env.DB.prepare(
       "SELECT SUM(clicks) AS n FROM click_rollups WHERE workspace_id = ?1 AND grain = 'd' AND dimension = ''",
     )
       .bind(workspace.id)
       .first<number>("n");
     expect(total).toBe(40);
-    await drainOutbox(env);
+    await drainOutbox(env.DB);
     expect(
       await env.DB.prepare(
         "SELECT SUM(clicks) AS n FROM click_rollups WHERE workspace_id = ?1 AND grain = 'q' AND dimension = 'link'",

@@ -53,7 +53,7 @@ async function endpoint(key: string, events = ALL_EVENTS) {
 }
 
 async function forwardAndSend(now = Date.now()) {
-  await drainOutbox(env);
+  await drainOutbox(env.DB);
   await forwardToWebhooks(env, { now });
   return sendWebhookTurn(env, now);
 }

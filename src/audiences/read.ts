@@ -1,7 +1,7 @@
 import type { AudienceStage } from "../db/audience-stages";
 import { findAudienceMessages, type AudiencePosition } from "../db/audiences";
 import { findCampaign } from "../db/campaigns";
-import type { Db } from "../db/client";
+import type { D1Handle, Db } from "../db/client";
 import { ApiError } from "../errors";
 import { toIso } from "../schemas/common";
 
@@ -52,7 +52,7 @@ export function decodeAudienceCursor(cursor: string | undefined): AudiencePositi
  * be the workspace's: an unknown one is refused rather than answered with an empty audience, which
  * would look like a campaign nobody is left to follow up in.
  */
-export async function readAudience(db: Db, d1: D1Database, query: AudienceQuery): Promise<AudiencePage> {
+export async function readAudience(db: Db, d1: D1Handle, query: AudienceQuery): Promise<AudiencePage> {
   const after = decodeAudienceCursor(query.cursor);
   if (!(await findCampaign(db, query.workspaceId, query.campaignId))) {
     throw new ApiError("invalid_request", "The request is invalid; see issues.", [

@@ -20,7 +20,7 @@ const CATCH_UP_SLICES = 10;
 export async function eraseContact(env: Env, workspaceId: string, contactId: string): Promise<ErasedCounts> {
   // Messages are found through the rollup consumer's record of each contact's messages: what is
   // pending in the outbox is applied first.
-  await drainOutbox(env, { budgetMs: Infinity, slices: CATCH_UP_SLICES });
+  await drainOutbox(env.DB, { budgetMs: Infinity, slices: CATCH_UP_SLICES });
   const contactHash = await hashContact(env.PII_PEPPER, contactId);
   // A phone number and the WhatsApp user ids paired with it are one person: all of them go.
   const hashes = await findSameContact(env.DB, workspaceId, contactHash);

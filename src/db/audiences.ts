@@ -1,4 +1,5 @@
 import { audienceStageCode, type AudienceStage } from "./audience-stages";
+import type { D1Handle } from "./client";
 
 /** Where a page of an audience starts: after this message, in the order messages reached the stage. */
 export type AudiencePosition = { reachedAt: number; rowid: number };
@@ -29,7 +30,7 @@ LIMIT ?6`;
 
 /** Up to `limit` messages of a campaign's audience at `stage`, after `after` (null: from the start). */
 export async function findAudienceMessages(
-  d1: D1Database,
+  d1: D1Handle,
   query: {
     workspaceId: string;
     campaignId: string;

@@ -1,6 +1,7 @@
 import { PRICING_FIELDS, type Pricing } from "../lib/pricing";
 import type { WhatsAppStatus } from "../whatsapp/webhook-body";
 import { canonicalContactSql } from "./contact-aliases";
+import type { D1Handle } from "./client";
 import { INSERT_CONSENTS_SQL, type StoredConsent } from "./consents.ts";
 import type { MessageRow } from "./schema";
 
@@ -305,7 +306,7 @@ const isArray = (value: unknown): value is unknown[] => Array.isArray(value);
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-export async function findMessage(d1: D1Database, workspaceId: string, id: string) {
+export async function findMessage(d1: D1Handle, workspaceId: string, id: string) {
   const row = await d1.prepare(MESSAGE_SQL).bind(workspaceId, id).first<MessageStateRow>();
   if (!row) return null;
   return { ...row, errors: readJson(row.errors, isArray), pricing: readJson(row.pricing, isRecord) };

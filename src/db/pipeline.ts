@@ -1,6 +1,7 @@
 import { MARKETING_CATEGORIES } from "../lib/consent";
 import { MESSAGE_FACTS } from "../rollups/declarations";
 import { addToRollupsSql, messageFactsColumns, messageFactsSelect } from "./rollup-sql";
+import type { D1Handle } from "./client";
 
 /**
  * The rollups' consumer of the outbox. Writers record raw events and, in the same statement, the
@@ -353,7 +354,7 @@ const PENDING_SQL = `SELECT
 export type Pending = { pending: number; oldest: number | null };
 
 /** Applies the next `limit` outbox entries; answers what is still pending after them. */
-export async function applyOutboxSlice(d1: D1Database, limit: number, now = Date.now()): Promise<Pending> {
+export async function applyOutboxSlice(d1: D1Handle, limit: number, now = Date.now()): Promise<Pending> {
   const statements = APPLY_SQL.map((sql) => {
     const statement = d1.prepare(sql);
     if (sql.includes("LIMIT ?1")) return statement.bind(limit);
@@ -365,7 +366,7 @@ export async function applyOutboxSlice(d1: D1Database, limit: number, now = Date
 }
 
 /** What the consumer has not applied yet. */
-export async function pendingOutbox(d1: D1Database): Promise<Pending> {
+export async function pendingOutbox(d1: D1Handle): Promise<Pending> {
   const row = await d1.prepare(PENDING_SQL).first<Pending>();
   return { pending: Number(row?.pending ?? 0), oldest: row?.oldest ?? null };
 }

@@ -1,6 +1,7 @@
 import { nanoid } from "nanoid";
 import { offsetSegments, QUARTER_MS } from "../lib/calendar";
 import { canonicalTimeZone } from "../lib/time-zone";
+import type { D1Handle } from "./client";
 
 /**
  * Wall-clock copies of a workspace's retention rollups in its reporting time zone (see
@@ -57,7 +58,7 @@ export async function trackRetentionZone(d1: D1Database, workspaceId: string, ti
 }
 
 /** The copy of the workspace's retention kept in `zone`, once it is complete. */
-export async function findZoneRollup(d1: D1Database, workspaceId: string, zone: string): Promise<string | null> {
+export async function findZoneRollup(d1: D1Handle, workspaceId: string, zone: string): Promise<string | null> {
   const row = await d1
     .prepare(
       `SELECT rollup_id FROM retention_zones

@@ -1,3 +1,4 @@
+import type { D1Handle } from "../db/client";
 import { applyOutboxSlice, pendingOutbox, type Pending } from "../db/pipeline";
 import { forwardToGa4 } from "../ga4/forward";
 import { forwardToWebhooks } from "../webhooks/forward";
@@ -49,13 +50,13 @@ export type DrainLimits = {
 
 /** Applies the outbox until it has caught up or a limit is reached; answers what is left. */
 export async function drainOutbox(
-  env: Env,
+  d1: D1Handle,
   { budgetMs = DRAIN_BUDGET_MS, slices = Infinity, size = SLICE_ENTRIES }: DrainLimits = {},
 ): Promise<Pending> {
   const started = Date.now();
-  let pending = await pendingOutbox(env.DB);
+  let pending = await pendingOutbox(d1);
   for (let n = 0; pending.pending > 0 && n < slices && Date.now() - started < budgetMs; n++) {
-    pending = await applyOutboxSlice(env.DB, size);
+    pending = await applyOutboxSlice(d1, size);
   }
   return pending;
 }
@@ -65,7 +66,7 @@ export async function drainOutbox(
  * next delivery.
  */
 export async function handleWake(env: Env): Promise<void> {
-  const left = await drainOutbox(env);
+  const left = await drainOutbox(env.DB);
   await forwardToGa4(env);
   await forwardToWebhooks(env);
   if (left.pending > 0) await enqueue(env.EVENTS, [{ type: "outbox" }]);
@@ -74,10 +75,11 @@ export async function handleWake(env: Env): Promise<void> {
 /**
  * Applies what is pending before a read, within a bound, and answers the time up to which the read
  * is complete: the request's own arrival when nothing is left, else just before the oldest entry
- * not yet applied.
+ * not yet applied. Given the session the read goes on through, every later query of that session
+ * sees what this applied.
  */
-export async function readAsOf(env: Env, receivedAt: number): Promise<number> {
-  const pending = await drainOutbox(env, { budgetMs: Infinity, slices: READ_SLICES });
+export async function readAsOf(d1: D1Handle, receivedAt: number): Promise<number> {
+  const pending = await drainOutbox(d1, { budgetMs: Infinity, slices: READ_SLICES });
   if (pending.pending === 0 || pending.oldest === null) return receivedAt;
   return Math.min(receivedAt, pending.oldest - 1);
 }

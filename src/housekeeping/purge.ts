@@ -83,7 +83,7 @@ async function rollupsCaughtUp(env: Env): Promise<boolean> {
   try {
     await forwardToGa4(env);
     await forwardToWebhooks(env);
-    await drainOutbox(env, { budgetMs: CATCH_UP_MS });
+    await drainOutbox(env.DB, { budgetMs: CATCH_UP_MS });
   } catch (err) {
     // The rest of the housekeeping does not need the rollups; the raw rows wait for the next turn.
     console.warn(JSON.stringify({ event: "housekeeping_catch_up_failed", error: loggableError(err) }));

@@ -2,6 +2,7 @@ import { sumContactEvents, sumResponses } from "../db/reports/contact-event-roll
 import { bucketRanges } from "../lib/rollup-buckets";
 import type { ReportFilter } from "./range";
 import { ratio } from "./stats";
+import type { D1Handle } from "../db/client";
 
 export type EventMetrics = {
   csat: { average: number | null; responses: number };
@@ -20,7 +21,7 @@ export type ResponseTimes = { avgResponseTimeSeconds: number | null; inbound: nu
  * CSAT and chatbot outcomes of the events that occurred in [from, to). Events carry a campaign but no
  * variant, so a variant filter does not apply; an event without a campaign matches no campaign filter.
  */
-export async function eventMetrics(d1: D1Database, filter: ReportFilter): Promise<EventMetrics> {
+export async function eventMetrics(d1: D1Handle, filter: ReportFilter): Promise<EventMetrics> {
   const results = await sumContactEvents(d1, filter.workspaceId, filter.campaignIds, bucketRanges([filter]));
   const totals = new Map(results.map((row) => [row.type, row]));
   const count = (type: string) => totals.get(type)?.events ?? 0;
@@ -47,7 +48,7 @@ export async function eventMetrics(d1: D1Database, filter: ReportFilter): Promis
  * message to the business's next message to that contact (which may fall after `to`). Inbound messages
  * belong to no campaign or variant, so this is workspace-wide and those filters do not apply.
  */
-export async function responseTimes(d1: D1Database, filter: ReportFilter): Promise<ResponseTimes> {
+export async function responseTimes(d1: D1Handle, filter: ReportFilter): Promise<ResponseTimes> {
   const row = await sumResponses(d1, filter.workspaceId, bucketRanges([filter]));
   const inbound = row?.inbound ?? 0;
   const responded = row?.responded ?? 0;

@@ -4,6 +4,7 @@ import { priceMicros } from "../lib/money";
 import { bucketRanges, type BucketRange, type BucketSum, type Grain } from "../lib/rollup-buckets";
 import type { ReportFilter } from "./range";
 import { ratio } from "./stats";
+import type { D1Handle } from "../db/client";
 
 export type Cost = {
   currency: string;
@@ -58,7 +59,7 @@ export function costOf(rates: Rates, totalMicros: bigint, counts: CostCounts, re
  * `byVariant`) and that variant's counts; every cost is null without a rate card.
  */
 export async function reportCosts(
-  d1: D1Database,
+  d1: D1Handle,
   filter: ReportFilter,
   card: RateCard | null | undefined,
   byVariant = false,
@@ -82,7 +83,7 @@ export async function reportCosts(
 
 /** The cost in millionths per bucket of the ranges, leaving out buckets that cost nothing. */
 export async function costBuckets(
-  d1: D1Database,
+  d1: D1Handle,
   filter: ReportFilter,
   rates: Rates,
   ranges: BucketRange[],

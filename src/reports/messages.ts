@@ -9,6 +9,7 @@ import {
 } from "../db/reports/message-rollups";
 import { bucketRanges } from "../lib/rollup-buckets";
 import type { ReportFilter } from "./range";
+import type { D1Handle } from "../db/client";
 
 export { WINDOWS, type MessageTotals };
 export type FunnelWindow = RollupWindow;
@@ -24,7 +25,7 @@ export type FunnelGroupBy = (typeof GROUP_BY)[number];
 
 /** Sums of the message rollups over the filter's range, per group (or one row for everything). */
 export function sumMessages(
-  d1: D1Database,
+  d1: D1Handle,
   filter: ReportFilter,
   window: FunnelWindow,
   groupBy?: FunnelGroupBy,
@@ -53,7 +54,7 @@ export const EMPTY_TOTALS: MessageTotals = {
 export type DelayHistogram = { click: [number, number][]; convert: [number, number][] };
 
 /** How many messages took how long to click and to convert, as (log bucket, messages), ascending. */
-export async function delayHistogram(d1: D1Database, filter: ReportFilter): Promise<DelayHistogram> {
+export async function delayHistogram(d1: D1Handle, filter: ReportFilter): Promise<DelayHistogram> {
   const histogram: DelayHistogram = { click: [], convert: [] };
   for (const row of await sumMessageDelays(d1, filter, bucketRanges([filter]))) {
     histogram[row.step].push([row.delay_bucket, row.messages]);
@@ -62,7 +63,7 @@ export async function delayHistogram(d1: D1Database, filter: ReportFilter): Prom
 }
 
 /** Messages whose first reply came within `hours` whole hours of the send. */
-export function repliedWithin(d1: D1Database, filter: ReportFilter, hours: number): Promise<number> {
+export function repliedWithin(d1: D1Handle, filter: ReportFilter, hours: number): Promise<number> {
   return sumRepliedWithin(d1, filter, bucketRanges([filter]), hours);
 }
 

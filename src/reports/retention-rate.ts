@@ -1,6 +1,7 @@
 import { countReturningContacts } from "../db/reports/retention-rate";
 import { QUARTER_MS } from "../lib/calendar";
 import type { ReportFilter } from "./range";
+import type { D1Handle } from "../db/client";
 
 /**
  * Contacts active in [from, to) who were also active in the range of equal length before it, as a
@@ -8,7 +9,7 @@ import type { ReportFilter } from "./range";
  * or a conversion. Workspace-wide: replies belong to no campaign, so a campaign filter could not be
  * applied exactly.
  */
-export async function retentionRate(d1: D1Database, filter: ReportFilter): Promise<number | null> {
+export async function retentionRate(d1: D1Handle, filter: ReportFilter): Promise<number | null> {
   const from = filter.from / QUARTER_MS;
   const to = filter.to / QUARTER_MS;
   const previousFrom = Math.max(0, from - (to - from));

@@ -1,6 +1,7 @@
 import { readRolledUpCohorts, type CohortCount, type CohortQuery } from "../db/reports/retention-cohorts";
 import { readZoneCorrections, type Sliver } from "../db/reports/retention-zoned";
 import { offsetSegments, periodStartAt, QUARTER_MS, QUARTERS_PER_DAY } from "../lib/calendar";
+import type { D1Handle } from "../db/client";
 
 /**
  * Cohorts in a zone whose periods are not UTC periods, exactly, from the UTC rollups: a contact
@@ -10,7 +11,7 @@ import { offsetSegments, periodStartAt, QUARTER_MS, QUARTERS_PER_DAY } from "../
  * rollups' counts and their contribution in the zone put in. The work is proportional to the
  * events in slivers: a few per cent of a week or month report, up to half of a day report.
  */
-export async function readZonedCohorts(d1: D1Database, q: CohortQuery, timeZone: string): Promise<CohortCount[]> {
+export async function readZonedCohorts(d1: D1Handle, q: CohortQuery, timeZone: string): Promise<CohortCount[]> {
   const wallOf = (index: number) => periodStartAt(index, q.period, "UTC") / QUARTER_MS;
   // A day of margin: no zone is a day away from UTC, and rows outside the cohorts are dropped at the end.
   const firstFromMs = (wallOf(q.first) - QUARTERS_PER_DAY) * QUARTER_MS;

@@ -21,6 +21,7 @@ import {
 } from "../lib/calendar";
 import type { ReportFilter } from "./range";
 import { readZonedCohorts } from "./retention-zoned";
+import type { D1Handle } from "../db/client";
 
 export { retentionRate } from "./retention-rate";
 export type { ReturnKind, StartKind } from "../db/reports/retention-cohorts";
@@ -46,7 +47,7 @@ export type RetentionReport = { cohorts: RetentionCohort[]; average: { period: n
  * are those of the campaigns (or variant), by their first start in them; their returns are any.
  */
 export async function retentionReport(
-  d1: D1Database,
+  d1: D1Handle,
   filter: ReportFilter,
   options: RetentionOptions,
   now = Date.now(),
@@ -92,7 +93,7 @@ export async function retentionReport(
  * periods as periodIndex does); any other zone, and any zone but UTC for a campaign, corrects the UTC
  * rollups, at a cost that grows with the data.
  */
-async function readCohorts(d1: D1Database, query: CohortQuery, timeZone: string): Promise<CohortCount[]> {
+async function readCohorts(d1: D1Handle, query: CohortQuery, timeZone: string): Promise<CohortCount[]> {
   if (timeZone === "UTC") return readRolledUpCohorts(d1, query);
   const rollupId = query.scope === null ? await findZoneRollup(d1, query.workspaceId, timeZone) : null;
   if (rollupId) return readRolledUpCohorts(d1, { ...query, workspaceId: rollupId });

@@ -6,6 +6,7 @@ import { DAY_MS, HOUR_MS, QUARTER_MS, nextPeriod, offsetAt, periodStart, weekday
 import { grainMs, type BucketRange, type BucketSum } from "../lib/rollup-buckets";
 import { costBuckets, ratesOf, type Rates } from "./cost";
 import type { ReportFilter, ReportRange } from "./range";
+import type { D1Handle } from "../db/client";
 
 export type Interval = "hour" | "day" | "week";
 
@@ -44,7 +45,7 @@ const isSendMetric = (metric: SeriesMetric): metric is SendMetric =>
  * millionths. Cost needs the rate card's `rates`.
  */
 export function sumSeriesBuckets(
-  d1: D1Database,
+  d1: D1Handle,
   filter: ReportFilter,
   metric: SeriesMetric,
   ranges: BucketRange[],
@@ -63,7 +64,7 @@ export function sumSeriesBuckets(
  * The start of the first quarter hour in the filter's range that holds the metric's events (messages,
  * clicks, or conversions for conversions and revenue), or null when there are none.
  */
-export async function firstEventAt(d1: D1Database, filter: ReportFilter, metric: SeriesMetric) {
+export async function firstEventAt(d1: D1Handle, filter: ReportFilter, metric: SeriesMetric) {
   const [from, to] = [filter.from / QUARTER_MS, filter.to / QUARTER_MS];
   const quarter =
     isSendMetric(metric) || metric === "cost"

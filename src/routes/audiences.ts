@@ -30,7 +30,7 @@ audienceRoutes.openapi(
   }),
   async (c) => {
     const { format, ...query } = c.req.valid("query");
-    const page = await readAudience(c.var.db, c.env.DB, { ...query, workspaceId: c.var.auth.workspace.id });
+    const page = await readAudience(c.var.db, c.var.d1, { ...query, workspaceId: c.var.auth.workspace.id });
     return respondReport(
       c,
       format,

@@ -142,7 +142,7 @@ messageRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const row = await findMessage(c.env.DB, c.var.auth.workspace.id, id);
+    const row = await findMessage(c.var.d1, c.var.auth.workspace.id, id);
     if (!row) throw new ApiError("not_found", `No message ${id} in this workspace.`);
     const state = deriveMessageState(row);
     return c.json(

@@ -1,5 +1,6 @@
 import type { BucketRange, BucketSum } from "../../lib/rollup-buckets";
 import { filterWhere, rollupParams, rollupWhere, type RollupFilter } from "./rollup-filter";
+import type { D1Handle } from "../client";
 
 const COLUMNS = {
   clicks: "clicks",
@@ -18,7 +19,7 @@ export type KeyCount = { key: string | null; count: number };
  * summed over the buckets, largest first; keys with nothing are left out.
  */
 export async function sumClicksByKey(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   ranges: BucketRange[],
   dimension: string,
@@ -41,7 +42,7 @@ export async function sumClicksByKey(
 
 /** The metric summed per bucket of the ranges (totals, dimension ''), leaving out empty buckets. */
 export async function sumClickBuckets(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   metric: ClickMetric,
   ranges: BucketRange[],
@@ -60,7 +61,7 @@ export async function sumClickBuckets(
 
 /** The first quarter hour in [fromQuarter, toQuarter) that holds clicks (or conversions), or null when none does. */
 export async function firstClickQuarter(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   events: "clicks" | "conversions",
   fromQuarter: number,

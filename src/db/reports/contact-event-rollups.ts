@@ -1,4 +1,5 @@
 import type { BucketRange } from "../../lib/rollup-buckets";
+import type { D1Handle } from "../client";
 
 // CROSS JOIN keeps the buckets as the outer loop, so each range is one scan of the primary key.
 const fromRanges = (table: string) => `FROM json_each(?2) s CROSS JOIN ${table} r
@@ -17,7 +18,7 @@ export type EventTotals = { type: string; events: number; valueMicros: number };
  * variant; an event without a campaign matches no campaign filter (an empty list means all).
  */
 export async function sumContactEvents(
-  d1: D1Database,
+  d1: D1Handle,
   workspaceId: string,
   campaignIds: readonly string[],
   ranges: BucketRange[],
@@ -37,7 +38,7 @@ export type ResponseTotals = { inbound: number; responded: number; responseMs: n
 
 /** Contacts' inbound messages in the buckets, how many the business answered, and its summed response time. */
 export async function sumResponses(
-  d1: D1Database,
+  d1: D1Handle,
   workspaceId: string,
   ranges: BucketRange[],
 ): Promise<ResponseTotals | null> {

@@ -1,5 +1,6 @@
 import type { BucketRange } from "../../lib/rollup-buckets";
 import { rollupParams, rollupWhere, type RollupFilter } from "./rollup-filter";
+import type { D1Handle } from "../client";
 
 /** Charged messages of one pricing category and country ('' when unknown), in one bucket and variant when asked. */
 export type ChargeRow = {
@@ -16,7 +17,7 @@ export type ChargeRow = {
  * variant when `by` says so (other columns are then '' or 0).
  */
 export async function sumCharges(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   ranges: BucketRange[],
   by: { bucket?: boolean; variant?: boolean } = {},
@@ -38,7 +39,7 @@ export async function sumCharges(
 
 /** Revenue in one currency over the buckets (of messages whose conversions all had it), per variant when asked. */
 export async function sumRevenueIn(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   ranges: BucketRange[],
   currency: string,

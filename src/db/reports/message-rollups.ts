@@ -2,6 +2,7 @@ import type { BucketRange } from "../../lib/rollup-buckets";
 import { rollupParams, rollupWhere, type RollupFilter } from "./rollup-filter";
 
 import { WINDOWS, type RollupWindow } from "../../rollups/declarations";
+import type { D1Handle } from "../client";
 
 // Windows for "clicked / converted within `window` of being sent": the columns the rollups keep.
 export { WINDOWS, type RollupWindow };
@@ -64,7 +65,7 @@ export function seriesRanges(ranges: BucketRange[]): unknown[] {
 
 /** Sums of the message rollups over the buckets, per group (or one row for everything). */
 export async function sumMessageRollups(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   ranges: BucketRange[],
   window: RollupWindow,
@@ -108,11 +109,7 @@ export async function sumMessageRollups(
 export type DelayRow = { step: "click" | "convert"; delay_bucket: number; messages: number };
 
 /** How many messages took how long to click and to convert, per step and log bucket, ascending. */
-export async function sumMessageDelays(
-  d1: D1Database,
-  filter: RollupFilter,
-  ranges: BucketRange[],
-): Promise<DelayRow[]> {
+export async function sumMessageDelays(d1: D1Handle, filter: RollupFilter, ranges: BucketRange[]): Promise<DelayRow[]> {
   const { results } = await d1
     .prepare(
       `SELECT r.step AS step, r.delay_bucket AS delay_bucket, SUM(r.messages) AS messages
@@ -126,7 +123,7 @@ export async function sumMessageDelays(
 
 /** How many messages had their first reply within `hours` whole hours of being sent (message_reply_delays). */
 export async function sumRepliedWithin(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   ranges: BucketRange[],
   hours: number,

@@ -1,5 +1,6 @@
 import { QUARTER_MS } from "../../lib/calendar";
 import { chainContacts, MARKETING_CHAIN } from "./quarter-chains";
+import type { D1Handle } from "../client";
 
 /**
  * Contacts who opted out in [from, to) (of marketing, or of everything, which includes it), and
@@ -8,7 +9,7 @@ import { chainContacts, MARKETING_CHAIN } from "./quarter-chains";
  * read as whole days, so the cost does not grow with the messages in the range.
  */
 export async function countOptOuts(
-  d1: D1Database,
+  d1: D1Handle,
   workspaceId: string,
   from: number,
   to: number,

@@ -1,4 +1,5 @@
 import type { DatePeriod } from "../../lib/calendar";
+import type { D1Handle } from "../client";
 
 export type StartKind = "message" | "click";
 export type ReturnKind = "click" | "reply" | "conversion" | "any";
@@ -35,7 +36,7 @@ export const SCOPE_FIRST_START_INDEX: Record<StartKind, string> = {
 };
 
 /** From the rollups of a workspace, or of its wall-clock copy (its rollup id): a few rows whatever the data. */
-export async function readRolledUpCohorts(d1: D1Database, q: CohortQuery): Promise<CohortCount[]> {
+export async function readRolledUpCohorts(d1: D1Handle, q: CohortQuery): Promise<CohortCount[]> {
   const { results } = await d1
     .prepare(
       `SELECT cohort, 0 AS period, size AS contacts FROM retention_cohorts
@@ -54,7 +55,7 @@ export async function readRolledUpCohorts(d1: D1Database, q: CohortQuery): Promi
  * The earliest and latest first start of the workspace's contacts (or of those of the given scopes),
  * to keep reports to cohorts that can hold any.
  */
-export async function readStartSpan(d1: D1Database, workspaceId: string, start: StartKind, scopes: string[] | null) {
+export async function readStartSpan(d1: D1Handle, workspaceId: string, start: StartKind, scopes: string[] | null) {
   const column = FIRST_START_COLUMN[start];
   // Two subqueries (per scope): SQLite reads a MIN or a MAX straight off the index only when it is alone.
   const statement =
@@ -81,7 +82,7 @@ export async function readStartSpan(d1: D1Database, workspaceId: string, start: 
  * campaign's (or its variant's); with a variant alone, that variant's in every campaign.
  */
 export async function findRetentionScopes(
-  d1: D1Database,
+  d1: D1Handle,
   workspaceId: string,
   campaignIds: string[],
   variant: string | null,

@@ -6,6 +6,7 @@ import {
   type CohortCount,
   type CohortQuery,
 } from "./retention-cohorts";
+import type { D1Handle } from "../client";
 
 export type CombinedCohortQuery = CohortQuery & {
   /** The rollup ids of the campaigns' (or variants') scopes whose contacts are followed together. */
@@ -22,7 +23,7 @@ export type CombinedCohortQuery = CohortQuery & {
  * from each contact's first starts and the workspace's quarter hours of returns, in any zone; the
  * work grows with the contacts of those campaigns, not with the workspace.
  */
-export async function readCombinedCohorts(d1: D1Database, q: CombinedCohortQuery): Promise<CohortCount[]> {
+export async function readCombinedCohorts(d1: D1Handle, q: CombinedCohortQuery): Promise<CohortCount[]> {
   const first = FIRST_START_COLUMN[q.start];
   const sql = `WITH starts AS MATERIALIZED (
       SELECT c.contact_hash, MIN(c.${first}) / ${QUARTER_MS} AS first_quarter FROM json_each(?2) s

@@ -1,4 +1,5 @@
 import { chainContacts, chainPairs, RETENTION_CHAIN, type QuarterSpan } from "./quarter-chains";
+import type { D1Handle } from "../client";
 
 /**
  * Contacts active in `range` whose previous active quarter hour lies in `previous` (`retained`), and
@@ -7,7 +8,7 @@ import { chainContacts, chainPairs, RETENTION_CHAIN, type QuarterSpan } from "./
  * as whole days. `previous` must end where `range` starts.
  */
 export async function countReturningContacts(
-  d1: D1Database,
+  d1: D1Handle,
   workspaceId: string,
   range: QuarterSpan,
   previous: QuarterSpan,

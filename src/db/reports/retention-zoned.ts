@@ -7,6 +7,7 @@ import {
   type CohortCount,
   type CohortQuery,
 } from "./retention-cohorts";
+import type { D1Handle } from "../client";
 
 const UTC: OffsetSegment[] = [{ from: 0, offset: 0 }];
 
@@ -32,7 +33,7 @@ export type ZoneCorrection = CohortCount & { system: "utc" | "zone" };
  * The contacts whose first start or one of whose returns lies in a sliver, counted per cohort and
  * period both in UTC's periods and in the zone's.
  */
-export async function readZoneCorrections(d1: D1Database, q: ZoneCorrectionQuery): Promise<ZoneCorrection[]> {
+export async function readZoneCorrections(d1: D1Handle, q: ZoneCorrectionQuery): Promise<ZoneCorrection[]> {
   const first = FIRST_START_COLUMN[q.start];
   const firstQuarter = `(c.${first} / ${QUARTER_MS})`;
   const utcCohort = localPeriodSql(firstQuarter, q.period, UTC);

@@ -1,6 +1,7 @@
 import type { BucketRange, BucketSum } from "../../lib/rollup-buckets";
 import { seriesRanges } from "./message-rollups";
 import { filterWhere, rollupParams, rollupWhere, type RollupFilter } from "./rollup-filter";
+import type { D1Handle } from "../client";
 
 /** Messages sent (placed by report_at), and how many of those reached delivered or read; group messages left out. */
 export type SendMetric = "sent" | "delivered" | "read";
@@ -12,7 +13,7 @@ const SEND_COLUMNS = { sent: "sent", delivered: "delivered", read: "read" } as c
 
 /** The metric summed per bucket of the ranges, leaving out empty buckets. */
 export async function sumSendBuckets(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   metric: SendMetric,
   ranges: BucketRange[],
@@ -31,7 +32,7 @@ export async function sumSendBuckets(
 
 /** The first quarter hour in [fromQuarter, toQuarter) in which messages were sent, or null when none were. */
 export async function firstSendQuarter(
-  d1: D1Database,
+  d1: D1Handle,
   filter: RollupFilter,
   fromQuarter: number,
   toQuarter: number,

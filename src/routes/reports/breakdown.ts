@@ -53,7 +53,7 @@ breakdownRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
-    const rows = await queryBreakdown(c.env.DB, filter, query.dimension, query.metric, query.limit);
+    const rows = await queryBreakdown(c.var.d1, filter, query.dimension, query.metric, query.limit);
     const body = { dimension: query.dimension, metric: query.metric, rows };
     return respondReport(
       c,

@@ -30,9 +30,9 @@ funnelRoutes.openapi(
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
     const [[total = EMPTY_TOTALS], groups, delays] = await Promise.all([
-      sumMessages(c.env.DB, filter, query.window),
-      query.groupBy ? sumMessages(c.env.DB, filter, query.window, query.groupBy) : null,
-      delayHistogram(c.env.DB, filter),
+      sumMessages(c.var.d1, filter, query.window),
+      query.groupBy ? sumMessages(c.var.d1, filter, query.window, query.groupBy) : null,
+      delayHistogram(c.var.d1, filter),
     ]);
     const body = {
       window: query.window,
@@ -81,8 +81,8 @@ funnelRoutes.openapi(
     if (!campaign) throw new ApiError("not_found", `No campaign ${query.campaignId} in this workspace.`);
     const filter = reportFilter(workspaceId, { ...query, campaignId: [query.campaignId], variant: undefined });
     const [totals, costs] = await Promise.all([
-      sumMessages(c.env.DB, filter, query.window, "variant"),
-      reportCosts(c.env.DB, filter, c.var.auth.workspace.settings.rateCard, true),
+      sumMessages(c.var.d1, filter, query.window, "variant"),
+      reportCosts(c.var.d1, filter, c.var.auth.workspace.settings.rateCard, true),
     ]);
     const body = {
       metric: query.metric,

@@ -44,13 +44,13 @@ metricsRoutes.openapi(
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
     const [[t = EMPTY_TOTALS], replied, events, responses, retention, optOuts, costs] = await Promise.all([
-      sumMessages(c.env.DB, filter, query.window),
-      repliedWithin(c.env.DB, filter, responseWindowHours(query.responseWindow)),
-      eventMetrics(c.env.DB, filter),
-      responseTimes(c.env.DB, filter),
-      retentionRate(c.env.DB, filter),
-      optOutRate(c.env.DB, filter),
-      reportCosts(c.env.DB, filter, c.var.auth.workspace.settings.rateCard),
+      sumMessages(c.var.d1, filter, query.window),
+      repliedWithin(c.var.d1, filter, responseWindowHours(query.responseWindow)),
+      eventMetrics(c.var.d1, filter),
+      responseTimes(c.var.d1, filter),
+      retentionRate(c.var.d1, filter),
+      optOutRate(c.var.d1, filter),
+      reportCosts(c.var.d1, filter, c.var.auth.workspace.settings.rateCard),
     ]);
     const body = {
       window: query.window,

@@ -80,7 +80,7 @@ retentionRoutes.openapi(
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
     const { period, periods, start, returnOn } = query;
-    const body = await retentionReport(c.env.DB, filter, { period, periods, start, returnOn });
+    const body = await retentionReport(c.var.d1, filter, { period, periods, start, returnOn });
     return respondReport(c, query.format, body, (b) => retentionTable(b, periods), "retention");
   },
 );

@@ -82,12 +82,12 @@ timeseriesRoutes.openapi(
     const rates = seriesRates(query.metric, c.var.auth.workspace.settings.rateCard);
     let range = filter;
     if (query.from === undefined) {
-      const first = await firstEventAt(c.env.DB, filter, query.metric);
+      const first = await firstEventAt(c.var.d1, filter, query.metric);
       range = { ...filter, from: first ?? filter.to };
     }
     const periods = range.from < range.to ? seriesPeriods(range, interval) : [];
     const sums =
-      periods.length > 0 ? await sumSeriesBuckets(c.env.DB, filter, query.metric, bucketRanges(periods), rates) : [];
+      periods.length > 0 ? await sumSeriesBuckets(c.var.d1, filter, query.metric, bucketRanges(periods), rates) : [];
     const values = sumIntoPeriods(periods, sums);
     const points = periods.map((p, i) => ({
       start: toZonedIso(p.start, filter.timeZone),
@@ -139,7 +139,7 @@ timeseriesRoutes.openapi(
     const filter = reportFilter(c.var.auth.workspace.id, query);
     // Local hours need quarter-hour rows whatever the range.
     const ranges: BucketRange[] = [["q", filter.from / QUARTER_MS, filter.to / QUARTER_MS]];
-    const sums = await sumSeriesBuckets(c.env.DB, filter, query.metric, ranges);
+    const sums = await sumSeriesBuckets(c.var.d1, filter, query.metric, ranges);
     const body = { metric: query.metric, timezone: query.timezone, cells: heatmapCells(sums, filter.timeZone) };
     return respondReport(
       c,

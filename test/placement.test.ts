@@ -223,7 +223,7 @@ const zeroCounts = (counts: Record<string, number>) => Object.fromEntries(Object
 
 /** The outbox applied in the database: what a consumer would still derive there. */
 async function drained(d1: D1Database) {
-  await drainOutbox({ ...env, DB: d1 }, { budgetMs: Infinity });
+  await drainOutbox(d1, { budgetMs: Infinity });
   return d1;
 }
 

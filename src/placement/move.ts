@@ -122,7 +122,7 @@ export async function moveWorkspace(
 export async function settleOutbox(env: Env, source: D1Database, workspaceId: string): Promise<void> {
   const sourceEnv = withDatabase(env, source);
   // Within the consumer's usual budget: a database far behind leaves entries, and the move is run again later.
-  await drainOutbox(sourceEnv);
+  await drainOutbox(source);
   await forwardToGa4(sourceEnv);
   await forwardToWebhooks(sourceEnv);
   if (!(await outboxSettled(source, workspaceId))) throw new OutboxNotSettled(workspaceId);

@@ -12,14 +12,10 @@ import {
   settleOutbox,
   UnknownDatabase,
 } from "../src/placement/move";
-import { reportCosts } from "../src/reports/cost";
-import { eventMetrics, responseTimes } from "../src/reports/contact-events";
-import { dropOff, funnelSteps, medianSeconds } from "../src/reports/funnel";
-import { delayHistogram, EMPTY_TOTALS, failureOutcomes, repliedWithin, sumMessages } from "../src/reports/messages";
-import { optOutRate } from "../src/reports/opt-out-rate";
+import { funnelReport } from "../src/reports/funnel";
+import { metricsReport } from "../src/reports/metrics";
 import { reportFilter } from "../src/reports/range";
-import { retentionRate, retentionReport } from "../src/reports/retention";
-import { ratio } from "../src/reports/stats";
+import { retentionReport } from "../src/reports/retention";
 import { snapshotRows } from "./db-snapshot";
 import { ANDROID_CHROME, callJson, callWorker, createCampaign, withoutAsOf } from "./helpers";
 import { buildWorld } from "./isolation";
@@ -31,7 +27,7 @@ const T0 = Math.floor((Date.now() - 14 * DAY) / DAY) * DAY + 12 * 3_600_000;
 // A fixed range: the default one ends at the next quarter hour, which may move between two reads.
 const QUERY = { from: "2020-01-01", to: "2099-01-01", timezone: "Europe/Berlin" };
 // Clicks and conversions come now, two weeks after the messages: within the funnel's longest window.
-const WINDOW = "30d";
+const WINDOW = "30d" as const;
 
 /**
  * A contact's history, written through the API and Meta's webhook as production writes it: a per-recipient
@@ -109,74 +105,29 @@ async function busyWorkspace(contacts = 4) {
   return { workspaceId, adminKey, campaignId: campaign.id as string };
 }
 
-/** The funnel as GET /api/v1/reports/funnel builds it (src/routes/reports/funnel.ts), from any database. */
-async function funnelReport(d1: D1Database, workspaceId: string, query: Record<string, string> = {}) {
-  const filter = reportFilter(workspaceId, { ...QUERY, ...query });
-  const [[total = EMPTY_TOTALS], delays] = await Promise.all([
-    sumMessages(d1, filter, WINDOW),
-    delayHistogram(d1, filter),
-  ]);
-  return {
-    window: WINDOW,
-    steps: funnelSteps(total),
-    revenue: total.revenueMicros / 1e6,
-    medianTimeToClickSeconds: medianSeconds(delays.click, total.clicked),
-    medianTimeToConvertSeconds: medianSeconds(delays.convert, total.converted),
-    outcomes: failureOutcomes(total),
-  };
+/** The funnel as GET /api/v1/reports/funnel builds it, from any database. */
+function funnelFrom(d1: D1Database, workspaceId: string, query: Record<string, string> = {}) {
+  return funnelReport(d1, reportFilter(workspaceId, { ...QUERY, ...query }), WINDOW);
 }
 
-/** The metrics as GET /api/v1/reports/metrics builds them (src/routes/reports/metrics.ts), from any database. */
-async function metricsReport(d1: D1Database, workspaceId: string) {
-  const filter = reportFilter(workspaceId, QUERY);
+/** The metrics as GET /api/v1/reports/metrics builds them, from any database. */
+async function metricsFrom(d1: D1Database, workspaceId: string) {
   const settings = (await readWorkspaceSettings(env.DB, workspaceId))!.settings;
-  const [[t = EMPTY_TOTALS], replied, events, responses, retention, optOuts, costs] = await Promise.all([
-    sumMessages(d1, filter, WINDOW),
-    repliedWithin(d1, filter, 72),
-    eventMetrics(d1, filter),
-    responseTimes(d1, filter),
-    retentionRate(d1, filter),
-    optOutRate(d1, filter),
-    reportCosts(d1, filter, settings.rateCard),
-  ]);
-  return {
+  return metricsReport(d1, reportFilter(workspaceId, QUERY), {
     window: WINDOW,
-    messages: {
-      sent: t.sent,
-      delivered: t.delivered,
-      read: t.read,
-      clicked: t.clicked,
-      converted: t.converted,
-      replied,
-      ...failureOutcomes(t),
-      charged: t.charged,
-    },
-    deliveryRate: ratio(t.delivered, t.sent),
-    openRate: ratio(t.read, t.delivered),
-    clickThroughRate: ratio(t.clicked, t.delivered),
-    conversionRate: ratio(t.converted, t.delivered),
-    responseRate: ratio(replied, t.delivered),
     responseWindow: "72h",
-    avgResponseTimeSeconds: responses.avgResponseTimeSeconds,
-    revenue: t.revenueMicros / 1e6,
-    csat: events.csat,
-    dropOff: dropOff(funnelSteps(t)),
-    chatbot: { selfResolutionRate: events.chatbot.selfResolutionRate, escalationRate: events.chatbot.escalationRate },
-    retentionRate: retention,
-    optOutRate: optOuts,
-    limitedRate: ratio(t.limited, t.sent),
-    experimentRate: ratio(t.experiment, t.sent),
-    cost: costs("", t),
-  };
+    responseWindowHours: 72,
+    rateCard: settings.rateCard,
+  });
 }
 
 /** Every report the test compares, read from one database: the workspace's, and one campaign's retention. */
 async function reports(d1: D1Database, workspaceId: string, campaignId: string) {
   const options = { period: "week", periods: 4, start: "message", returnOn: "any" } as const;
   return {
-    funnel: await funnelReport(d1, workspaceId),
-    campaignFunnel: await funnelReport(d1, workspaceId, { campaignId }),
-    metrics: await metricsReport(d1, workspaceId),
+    funnel: await funnelFrom(d1, workspaceId),
+    campaignFunnel: await funnelFrom(d1, workspaceId, { campaignId }),
+    metrics: await metricsFrom(d1, workspaceId),
     retention: await retentionReport(d1, reportFilter(workspaceId, QUERY), options),
     campaignRetention: await retentionReport(
       d1,
@@ -312,7 +263,7 @@ describe("moveWorkspace", () => {
       await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE workspace_id = ?1").bind(workspaceId).first("n"),
     ).toBeGreaterThan(0);
     // DB's reports of the workspace are empty now; the other workspace's rows did not change.
-    expect((await funnelReport(await drained(env.DB), workspaceId)).steps.map((s) => s.count)).toEqual([0, 0, 0, 0, 0]);
+    expect((await funnelFrom(await drained(env.DB), workspaceId)).steps.map((s) => s.count)).toEqual([0, 0, 0, 0, 0]);
     expect(await snapshotRows(other.workspaceId)).toEqual(otherBefore);
 
     // Moving back brings it home the same way (DB keeps its directory copy of the workspace's row).

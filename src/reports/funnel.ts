@@ -1,4 +1,14 @@
-import type { MessageTotals } from "./messages";
+import type { D1Handle } from "../db/client";
+import {
+  delayHistogram,
+  EMPTY_TOTALS,
+  failureOutcomes,
+  sumMessages,
+  type FunnelGroupBy,
+  type FunnelWindow,
+  type MessageTotals,
+} from "./messages";
+import type { ReportFilter } from "./range";
 import { ratio } from "./stats";
 
 export type FunnelStepName = "sent" | "delivered" | "read" | "clicked" | "converted";
@@ -53,4 +63,24 @@ export function medianSeconds(histogram: [number, number][], count: number): num
     if (seen >= k) return bucket === 0 ? 0 : Math.round(1.1 ** (bucket - 0.5));
   }
   return null;
+}
+
+/** The funnel report (GET /reports/funnel) from the rollups of whichever database `d1` reads. */
+export async function funnelReport(d1: D1Handle, filter: ReportFilter, window: FunnelWindow, groupBy?: FunnelGroupBy) {
+  const [[total = EMPTY_TOTALS], groups, delays] = await Promise.all([
+    sumMessages(d1, filter, window),
+    groupBy ? sumMessages(d1, filter, window, groupBy) : null,
+    delayHistogram(d1, filter),
+  ]);
+  return {
+    window,
+    steps: funnelSteps(total),
+    revenue: total.revenueMicros / 1e6,
+    medianTimeToClickSeconds: medianSeconds(delays.click, total.clicked),
+    medianTimeToConvertSeconds: medianSeconds(delays.convert, total.converted),
+    outcomes: failureOutcomes(total),
+    ...(groups
+      ? { groups: groups.map((g) => ({ key: g.key, steps: funnelSteps(g), outcomes: failureOutcomes(g) })) }
+      : {}),
+  };
 }

@@ -5,9 +5,9 @@ import { ApiError } from "../../errors";
 import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { abVariants } from "../../reports/ab";
-import { funnelSteps, medianSeconds } from "../../reports/funnel";
+import { funnelReport } from "../../reports/funnel";
 import { reportCosts } from "../../reports/cost";
-import { delayHistogram, EMPTY_TOTALS, failureOutcomes, GROUP_BY, sumMessages } from "../../reports/messages";
+import { EMPTY_TOTALS, GROUP_BY, sumMessages } from "../../reports/messages";
 import { reportFilter } from "../../reports/range";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { AbReport, FunnelReport, ReportQuery, reportResponse, WindowParam } from "../../schemas/reports";
@@ -29,22 +29,7 @@ funnelRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
-    const [[total = EMPTY_TOTALS], groups, delays] = await Promise.all([
-      sumMessages(c.var.d1, filter, query.window),
-      query.groupBy ? sumMessages(c.var.d1, filter, query.window, query.groupBy) : null,
-      delayHistogram(c.var.d1, filter),
-    ]);
-    const body = {
-      window: query.window,
-      steps: funnelSteps(total),
-      revenue: total.revenueMicros / 1e6,
-      medianTimeToClickSeconds: medianSeconds(delays.click, total.clicked),
-      medianTimeToConvertSeconds: medianSeconds(delays.convert, total.converted),
-      outcomes: failureOutcomes(total),
-      ...(groups
-        ? { groups: groups.map((g) => ({ key: g.key, steps: funnelSteps(g), outcomes: failureOutcomes(g) })) }
-        : {}),
-    };
+    const body = await funnelReport(c.var.d1, filter, query.window, query.groupBy);
     return respondReport(c, query.format, body, funnelTable, "funnel");
   },
 );

@@ -2,14 +2,8 @@ import { caughtUp } from "../../middleware/caught-up";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
-import { eventMetrics, responseTimes } from "../../reports/contact-events";
-import { dropOff, funnelSteps } from "../../reports/funnel";
-import { reportCosts } from "../../reports/cost";
-import { EMPTY_TOTALS, failureOutcomes, repliedWithin, sumMessages } from "../../reports/messages";
-import { optOutRate } from "../../reports/opt-out-rate";
+import { metricsReport } from "../../reports/metrics";
 import { reportFilter } from "../../reports/range";
-import { retentionRate } from "../../reports/retention";
-import { ratio } from "../../reports/stats";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import {
   MetricsReport,
@@ -43,47 +37,12 @@ metricsRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const filter = reportFilter(c.var.auth.workspace.id, query);
-    const [[t = EMPTY_TOTALS], replied, events, responses, retention, optOuts, costs] = await Promise.all([
-      sumMessages(c.var.d1, filter, query.window),
-      repliedWithin(c.var.d1, filter, responseWindowHours(query.responseWindow)),
-      eventMetrics(c.var.d1, filter),
-      responseTimes(c.var.d1, filter),
-      retentionRate(c.var.d1, filter),
-      optOutRate(c.var.d1, filter),
-      reportCosts(c.var.d1, filter, c.var.auth.workspace.settings.rateCard),
-    ]);
-    const body = {
+    const body = await metricsReport(c.var.d1, filter, {
       window: query.window,
-      messages: {
-        sent: t.sent,
-        delivered: t.delivered,
-        read: t.read,
-        clicked: t.clicked,
-        converted: t.converted,
-        replied,
-        ...failureOutcomes(t),
-        charged: t.charged,
-      },
-      deliveryRate: ratio(t.delivered, t.sent),
-      openRate: ratio(t.read, t.delivered),
-      clickThroughRate: ratio(t.clicked, t.delivered),
-      conversionRate: ratio(t.converted, t.delivered),
-      responseRate: ratio(replied, t.delivered),
       responseWindow: query.responseWindow,
-      avgResponseTimeSeconds: responses.avgResponseTimeSeconds,
-      revenue: t.revenueMicros / 1e6,
-      csat: events.csat,
-      dropOff: dropOff(funnelSteps(t)),
-      chatbot: {
-        selfResolutionRate: events.chatbot.selfResolutionRate,
-        escalationRate: events.chatbot.escalationRate,
-      },
-      retentionRate: retention,
-      optOutRate: optOuts,
-      limitedRate: ratio(t.limited, t.sent),
-      experimentRate: ratio(t.experiment, t.sent),
-      cost: costs("", t),
-    };
+      responseWindowHours: responseWindowHours(query.responseWindow),
+      rateCard: c.var.auth.workspace.settings.rateCard,
+    });
     return respondReport(c, query.format, body, metricsTable, "metrics");
   },
 );

@@ -6,7 +6,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, type Page, type Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WranglerService } from "./service";
+import { apiCaller, WranglerService } from "./service";
 import { sitePage, startSite, type Site } from "./site";
 import { HAS_CHROMIUM, launchChromium, SKIPPED } from "./chromium";
 
@@ -42,16 +42,8 @@ let publishableKey: string;
 let code: string;
 let clickId: string;
 
-async function api<T>(method: string, route: string, token: string, body?: unknown, expected = 200): Promise<T> {
-  const res = await fetch(service.base + route, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  if (res.status !== expected) throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 1000)}`);
-  return JSON.parse(text) as T;
+function api<T>(method: string, route: string, token: string, body?: unknown, expected = 200): Promise<T> {
+  return apiCaller(service.base, 15_000)<T>(method, route, token, body, expected);
 }
 
 const counters = () => api<LinkCounters>("GET", `/api/v1/links/${code}`, apiKey);

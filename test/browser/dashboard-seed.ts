@@ -4,6 +4,7 @@
 // of them, and a rate card. Deterministic: the same counts every run.
 import { setTimeout as sleep } from "node:timers/promises";
 import { metaEnvelope } from "../meta-envelope";
+import { apiCaller } from "./service";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -21,22 +22,6 @@ export interface DemoWorkspace {
   reportsKey: string;
   spring: DemoCampaign;
   winBack: DemoCampaign;
-}
-
-type Call = <T>(method: string, route: string, token: string, body?: unknown, expected?: number) => Promise<T>;
-
-export function apiCaller(base: string): Call {
-  return async <T>(method: string, route: string, token: string, body?: unknown, expected = 200) => {
-    const res = await fetch(base + route, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (res.status !== expected) throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 1000)}`);
-    return JSON.parse(text) as T;
-  };
 }
 
 /** A valid mobile number in one of four countries, different for every `i`. */

@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { apiCaller, seedDashboardDemo, type DemoWorkspace } from "./dashboard-seed";
+import { seedDashboardDemo, type DemoWorkspace } from "./dashboard-seed";
+import { apiCaller } from "./service";
 import { WranglerService } from "./service";
 import { HAS_CHROMIUM, launchChromium, SKIPPED } from "./chromium";
 

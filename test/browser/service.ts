@@ -213,3 +213,20 @@ export class WranglerService {
     if (code !== 0) throw new Error(`wrangler ${args.join(" ")} failed (${code}):\n${proc.log.slice(-4000)}`);
   }
 }
+
+export type Call = <T>(method: string, route: string, token: string, body?: unknown, expected?: number) => Promise<T>;
+
+/** Calls the served Worker's API with a bearer token; a status other than `expected` fails with the body. */
+export function apiCaller(base: string, timeoutMs = 30_000): Call {
+  return async <T>(method: string, route: string, token: string, body?: unknown, expected = 200) => {
+    const res = await fetch(base + route, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    if (res.status !== expected) throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 1000)}`);
+    return JSON.parse(text) as T;
+  };
+}

@@ -130,6 +130,16 @@
 
   const getJson = async (path, params) => (await request(path, params, "application/json")).json();
 
+  /** Hands CSV text to the browser as a file to save. */
+  function saveCsv(text, filename) {
+    const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+    const link = h("a", { href: url, download: filename, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
   /** Downloads CSV through fetch (the key stays in a header) and hands it to the browser as a file. */
   async function downloadCsv(button, path, params, filename) {
     const label = button.textContent;
@@ -146,12 +156,7 @@
         cursor = res.headers.get("x-next-cursor");
         if (!cursor) break;
       }
-      const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
-      const link = h("a", { href: url, download: filename, hidden: true });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveCsv(text, filename);
     } catch (err) {
       showStatus(`The CSV could not be downloaded: ${err.message}`);
     } finally {
@@ -181,12 +186,7 @@
       const text = rows()
         .map((row) => `${row.map(csvField).join(",")}\r\n`)
         .join("");
-      const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
-      const link = h("a", { href: url, download: filename, hidden: true });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveCsv(text, filename);
     });
     return button;
   }

@@ -137,29 +137,33 @@ const versionQuery = z.object({
   v: z.string().optional().openapi({ description: "The version the page names; that URL may be cached for a year" }),
 });
 
-const dashboardScript = createRoute({
-  method: "get",
-  path: "/dashboard/dashboard.js",
-  tags: ["Dashboard"],
-  summary: "The dashboard's script",
-  request: { query: versionQuery },
-  responses: {
-    200: { description: "The script", content: { "application/javascript": { schema: z.string() } } },
-    304: { description: "The browser already has this version (If-None-Match)" },
-  },
-});
+/** One of the dashboard's versioned files. */
+function dashboardAsset(path: string, summary: string, description: string, contentType: string) {
+  return createRoute({
+    method: "get",
+    path,
+    tags: ["Dashboard"],
+    summary,
+    request: { query: versionQuery },
+    responses: {
+      200: { description, content: { [contentType]: { schema: z.string() } } },
+      304: { description: "The browser already has this version (If-None-Match)" },
+    },
+  });
+}
 
-const dashboardStyles = createRoute({
-  method: "get",
-  path: "/dashboard/dashboard.css",
-  tags: ["Dashboard"],
-  summary: "The dashboard's style sheet",
-  request: { query: versionQuery },
-  responses: {
-    200: { description: "The style sheet", content: { "text/css": { schema: z.string() } } },
-    304: { description: "The browser already has this version (If-None-Match)" },
-  },
-});
+const dashboardScript = dashboardAsset(
+  "/dashboard/dashboard.js",
+  "The dashboard's script",
+  "The script",
+  "application/javascript",
+);
+const dashboardStyles = dashboardAsset(
+  "/dashboard/dashboard.css",
+  "The dashboard's style sheet",
+  "The style sheet",
+  "text/css",
+);
 
 export const publicRoutes = [
   redirect,

@@ -87,23 +87,17 @@ app.onError(handleError);
 app.notFound(handleNotFound);
 
 // The document describes every route: the API's from the schemas that validate them, the others from theirs.
-for (const route of publicRoutes) app.openAPIRegistry.registerPath(route);
-app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
-  type: "http",
-  scheme: "bearer",
-  description: "An API key",
-});
-app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
-  type: "http",
-  scheme: "bearer",
-  description: "The ADMIN_TOKEN secret",
-});
-app.doc31("/api/v1/openapi.json", {
+for (const route of publicRoutes) app.describe(route);
+app.doc("/api/v1/openapi.json", {
   openapi: "3.1.0",
   info: {
     title: "chatfunnel",
     version: "1.0.0",
     description: "Link tracking and attribution for WhatsApp Business campaigns.",
+  },
+  securitySchemes: {
+    apiKey: { type: "http", scheme: "bearer", description: "An API key" },
+    adminToken: { type: "http", scheme: "bearer", description: "The ADMIN_TOKEN secret" },
   },
 });
 

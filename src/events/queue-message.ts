@@ -1,4 +1,4 @@
-import type { z } from "@hono/zod-openapi";
+import type * as z from "../schemas/zod";
 import type { DeadLetter } from "../db/dead-letters";
 import {
   QueueMessageSchema,
@@ -38,7 +38,7 @@ export function readQueueMessage(raw: unknown): { body: QueueMessage | null; let
     (events.consents === undefined || Array.isArray(events.consents))
   ) {
     const letters: DeadLetter[] = [];
-    const keep = <T>(items: unknown[], schema: z.ZodType<T>, kind: "status" | "inbound" | "consent"): T[] =>
+    const keep = <T>(items: unknown[], schema: z.ZodMiniType<T>, kind: "status" | "inbound" | "consent"): T[] =>
       items.flatMap((item) => {
         const event = schema.safeParse(item);
         if (event.success) return [event.data];

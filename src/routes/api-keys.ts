@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "../schemas/zod";
 import { and, eq, isNull } from "drizzle-orm";
 import { apiKeyHint, serializeApiKey } from "../db/api-keys";
 import { pageByRowid } from "../db/pages";
@@ -6,7 +6,7 @@ import { apiKeys } from "../db/schema";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId } from "../lib/ids";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { ApiKeyList, CreateApiKeyBody, CreatedApiKey } from "../schemas/api-keys";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery } from "../schemas/common";
@@ -70,7 +70,7 @@ apiKeyRoutes.openapi(
     method: "delete",
     path: "/api-keys/{id}",
     summary: "Revoke an API key",
-    request: { params: z.object({ id: z.string().max(64) }) },
+    request: { params: z.object({ id: z.string().check(z.maxLength(64)) }) },
     responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {

@@ -1,8 +1,7 @@
-import { createRoute } from "@hono/zod-openapi";
 import { readAudience, type AudiencePage } from "../audiences/read";
 import { caughtUp } from "../middleware/caught-up";
 import { requireApiKey } from "../middleware/auth";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { AudienceList, AudienceQuery } from "../schemas/audiences";
 import { bearerSecurity, errorResponses } from "../schemas/common";
 import { reportResponse } from "../schemas/reports";

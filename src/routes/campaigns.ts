@@ -1,11 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "../schemas/zod";
 import { eq } from "drizzle-orm";
 import { findCampaign, serializeCampaign } from "../db/campaigns";
 import { pageByRowid } from "../db/pages";
 import { campaigns } from "../db/schema";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { Campaign, CampaignList, CreateCampaignBody } from "../schemas/campaigns";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery } from "../schemas/common";
@@ -66,7 +66,7 @@ campaignRoutes.openapi(
     path: "/campaigns/{id}",
     summary: "One campaign",
     middleware: [requireApiKey("links:write", "reports:read")],
-    request: { params: z.object({ id: z.string().max(64) }) },
+    request: { params: z.object({ id: z.string().check(z.maxLength(64)) }) },
     responses: { 200: jsonResponse(Campaign, "The campaign"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {

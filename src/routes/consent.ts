@@ -1,8 +1,7 @@
-import { createRoute } from "@hono/zod-openapi";
 import { insertConsents } from "../db/consents";
 import { hashContact } from "../lib/contact";
 import { requireApiKey } from "../middleware/auth";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, toIso } from "../schemas/common";
 import { ConsentBody, ConsentRecord } from "../schemas/consent";
 import { readContact } from "../schemas/contact";

@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { recordConversion } from "../conversions/record";
 import { findCampaignIds } from "../db/campaign-ids";
 import { insertContactEvents } from "../db/contact-events";
@@ -6,7 +5,7 @@ import { ApiError } from "../errors";
 import { hashContact } from "../lib/contact";
 import { earliestRetainedTime } from "../lib/event-bounds";
 import { newId } from "../lib/ids";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, retentionIssues } from "../schemas/common";
 import { readContact, readContacts } from "../schemas/contact";

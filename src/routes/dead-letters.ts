@@ -1,7 +1,6 @@
-import { createRoute } from "@hono/zod-openapi";
 import { listDeadLetters } from "../db/dead-letters";
 import type { DeadLetterRow } from "../db/schema";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonResponse, ListQuery, toIso } from "../schemas/common";
 import { DeadLetterList } from "../schemas/dead-letters";

@@ -1,6 +1,5 @@
-import { createRoute } from "@hono/zod-openapi";
 import { eraseContact } from "../contacts/erasure";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";
 import { readContacts } from "../schemas/contact";

@@ -1,5 +1,4 @@
 import { caughtUp } from "../middleware/caught-up";
-import { createRoute, z } from "@hono/zod-openapi";
 import type { Db } from "../db/client";
 import {
   clickExport,
@@ -11,11 +10,13 @@ import {
   type Row,
 } from "../db/exports";
 import { csvRow } from "../lib/csv";
-import { createRouter } from "../middleware/validation";
+import { doc } from "../lib/openapi";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { checkTimeZone, resolveExportBounds } from "../reports/range";
 import { bearerSecurity, errorResponses } from "../schemas/common";
 import { ReportQuery } from "../schemas/reports";
+import * as z from "../schemas/zod";
 import { loggableError } from "../lib/loggable-error";
 
 export const exportRoutes = createRouter();
@@ -59,11 +60,14 @@ async function streamExport(table: ExportTable, db: Db, filter: ExportFilter, fo
 }
 
 // The reports' common parameters (dates mean local midnight in `timezone`), with the export's formats.
-const ExportQuery = ReportQuery.pick({ from: true, to: true, campaignId: true, variant: true, timezone: true }).extend({
-  format: z.enum(["csv", "ndjson"]).optional().openapi({
-    description: "Defaults to `csv`; without it, `Accept: application/x-ndjson` asks for NDJSON",
-  }),
-});
+const ExportQuery = z.extend(
+  z.pick(ReportQuery, { from: true, to: true, campaignId: true, variant: true, timezone: true }),
+  {
+    format: doc(z.optional(z.enum(["csv", "ndjson"])), {
+      description: "Defaults to `csv`; without it, `Accept: application/x-ndjson` asks for NDJSON",
+    }),
+  },
+);
 
 function chooseFormat(format: ExportFormat | undefined, accept = ""): ExportFormat {
   if (format) return format;

@@ -1,9 +1,8 @@
-import { createRoute } from "@hono/zod-openapi";
 import { listFailedGa4Events, readGa4Status, replayGa4Events } from "../db/ga4";
 import type { Ga4EventRow } from "../db/schema";
 import { forwardToGa4 } from "../ga4/forward";
 import { wakeSender } from "../events/deliveries";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { ReplayResult, replayRequestBody } from "../schemas/replay";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonResponse, ListQuery, toIso } from "../schemas/common";

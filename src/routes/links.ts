@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "../schemas/zod";
 import type { Db } from "../db/client";
 import { findCampaign, variantIssue } from "../db/campaigns";
 import {
@@ -15,7 +15,7 @@ import { isNonPublicDestination } from "../lib/destination";
 import { ApiError, type ErrorIssue } from "../errors";
 import { hashContact } from "../lib/contact";
 import { forgetRedirectTarget } from "../db/link-cache";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireApiKey } from "../middleware/auth";
 import { rateLimited, withinLimit } from "../middleware/rate-limit";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../schemas/common";

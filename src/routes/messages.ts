@@ -1,5 +1,4 @@
 import { caughtUp } from "../middleware/caught-up";
-import { createRoute, z } from "@hono/zod-openapi";
 import { refuseOptedOut } from "../consent/opt-outs";
 import { variantIssue } from "../db/campaigns";
 import {
@@ -13,7 +12,8 @@ import { ApiError, type ErrorIssue } from "../errors";
 import { contactCountry, hashContact } from "../lib/contact";
 import { earliestRetainedTime } from "../lib/event-bounds";
 import { describePricing } from "../lib/pricing";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
+import * as z from "../schemas/zod";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, retentionIssues, toIso } from "../schemas/common";
 import { readContacts } from "../schemas/contact";
@@ -137,7 +137,7 @@ messageRoutes.openapi(
     path: "/messages/{id}",
     summary: "One message's joined state: statuses, inferred steps, click, errors and pricing",
     middleware: [requireApiKey("reports:read"), caughtUp],
-    request: { params: z.object({ id: z.string().min(1).max(256) }) },
+    request: { params: z.object({ id: z.string().check(z.minLength(1), z.maxLength(256)) }) },
     responses: { 200: jsonResponse(MessageState, "The message"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {

@@ -1,9 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "../schemas/zod";
 import type { Db } from "../db/client";
 import { deleteEndpoint, findEndpoint, listDeliveries, listEndpoints, replayDeliveries } from "../db/webhooks";
 import type { WebhookDeliveryRow, WebhookEndpointRow } from "../db/schema";
 import { ApiError } from "../errors";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { ReplayResult, replayRequestBody } from "../schemas/replay";
 import { requireApiKey } from "../middleware/auth";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, ListQuery, toIso } from "../schemas/common";
@@ -21,7 +21,7 @@ import { wakeSender } from "../events/deliveries";
 export const webhookEndpointRoutes = createRouter();
 
 const admin = { security: bearerSecurity, middleware: [requireApiKey("admin")], tags: ["Webhooks"] };
-const IdParam = z.object({ id: z.string().max(64) });
+const IdParam = z.object({ id: z.string().check(z.maxLength(64)) });
 
 const serializeEndpoint = (row: WebhookEndpointRow) => ({
   id: row.id,

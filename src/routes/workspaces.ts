@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { trackRetentionZone } from "../db/retention-zones";
 import { forgetWorkspaceSettings, readWorkspaceSettings } from "../db/workspace-settings";
 import {
@@ -11,7 +10,7 @@ import {
 import { ga4Target } from "../ga4/target";
 import { sha256Hex } from "../lib/crypto";
 import { newApiKey, newId, newPublishableKey } from "../lib/ids";
-import { createRouter } from "../middleware/validation";
+import { createRoute, createRouter } from "../middleware/validation";
 import { requireAdminToken, requireApiKey } from "../middleware/auth";
 import { enqueue } from "../events/enqueue";
 import { apiKeyHint } from "../db/api-keys";

@@ -1,34 +1,36 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
 import { AUDIENCE_STAGES } from "../db/audience-stages";
 import { isoDateTime, ListQuery } from "./common";
 import { reportAsOf } from "./reports";
 
-export const AudienceQuery = ListQuery.extend({
-  campaignId: z.string().min(1).max(64).openapi({ description: "A campaign of the workspace" }),
-  stage: z.enum(AUDIENCE_STAGES).openapi({
+export const AudienceQuery = z.extend(ListQuery, {
+  campaignId: doc(z.string().check(z.minLength(1), z.maxLength(64)), { description: "A campaign of the workspace" }),
+  stage: doc(z.enum(AUDIENCE_STAGES), {
     description:
       "Exclusive as named, with a message's inferred steps: `delivered_not_read` (delivered, not read nor clicked), `read_not_clicked`, `clicked_not_converted`, `converted`, or `limited` (failed with error 131049, Meta's limit on marketing messages to the user, and not delivered since: retry a day later)",
   }),
-  format: z.enum(["json", "csv"]).optional().openapi({ description: "`csv` (or `Accept: text/csv`) returns CSV" }),
+  format: doc(z.optional(z.enum(["json", "csv"])), { description: "`csv` (or `Accept: text/csv`) returns CSV" }),
 });
 
-export const AudienceMessage = z
-  .object({
-    messageId: z.string().openapi({ description: "The wamid" }),
-    externalId: z
-      .string()
-      .nullable()
-      .openapi({ description: "Your own id for the contact: the message's, else its link's" }),
-    linkCode: z.string().nullable(),
-    variant: z.string().nullable(),
-    reachedAt: isoDateTime.openapi({ description: "When the message reached the stage" }),
-  })
-  .openapi("AudienceMessage");
+export const AudienceMessage = doc(
+  z.object({
+    messageId: doc(z.string(), { description: "The wamid" }),
+    externalId: doc(z.nullable(z.string()), {
+      description: "Your own id for the contact: the message's, else its link's",
+    }),
+    linkCode: z.nullable(z.string()),
+    variant: z.nullable(z.string()),
+    reachedAt: doc(isoDateTime, { description: "When the message reached the stage" }),
+  }),
+  { id: "AudienceMessage" },
+);
 
-export const AudienceList = z
-  .object({
+export const AudienceList = doc(
+  z.object({
     asOf: reportAsOf,
     messages: z.array(AudienceMessage),
-    nextCursor: z.string().nullable(),
-  })
-  .openapi("AudienceList");
+    nextCursor: z.nullable(z.string()),
+  }),
+  { id: "AudienceList" },
+);

@@ -1,27 +1,30 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
 import { ApiError, errorStatus, type ErrorCode, type ErrorIssue } from "../errors";
 import { EARLIEST_EVENT_MS, isBoundedJson, isStorableTime, MAX_AHEAD_MS } from "../lib/event-bounds";
 
-export const ErrorSchema = z
-  .object({
+export const ErrorSchema = doc(
+  z.object({
     error: z.object({
-      code: z
-        .enum(Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]])
-        .openapi({ example: "invalid_request", description: "A closed set: new codes are a change of the contract" }),
+      code: doc(z.enum(Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]]), {
+        example: "invalid_request",
+        description: "A closed set: new codes are a change of the contract",
+      }),
       message: z.string(),
-      issues: z
-        .array(
+      issues: z.optional(
+        z.array(
           z.object({
             path: z.array(z.union([z.string(), z.number()])),
             message: z.string(),
-            code: z.string().optional(),
+            code: z.optional(z.string()),
           }),
-        )
-        .optional(),
+        ),
+      ),
       requestId: z.string(),
     }),
-  })
-  .openapi("Error");
+  }),
+  { id: "Error" },
+);
 
 const errorDescriptions = {
   400: "Invalid request; `issues` lists each field",
@@ -56,11 +59,11 @@ export function errorResponses(...statuses: ErrorStatus[]) {
   ) as Record<ErrorStatus, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
 }
 
-export function jsonBody<T extends z.ZodType>(schema: T) {
+export function jsonBody<T extends z.ZodMiniType>(schema: T) {
   return { body: { required: true, content: { "application/json": { schema } } } } as const;
 }
 
-export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+export function jsonResponse<T extends z.ZodMiniType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } } as const;
 }
 
@@ -71,13 +74,15 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 export function plainText(max: number) {
   return z
     .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .regex(/^[^\u0000-\u001f\u007f]*$/, "Control characters are not allowed");
+    .check(
+      z.trim(),
+      z.minLength(1),
+      z.maxLength(max),
+      z.regex(/^[^\u0000-\u001f\u007f]*$/, "Control characters are not allowed"),
+    );
 }
 
-export const isoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T09:00:00Z" });
+export const isoDateTime = doc(z.iso.datetime({ offset: true }), { example: "2026-12-01T09:00:00Z" });
 
 /**
  * When an event happened, as epoch milliseconds: every stored time lies between 2009-01-01 and
@@ -86,16 +91,20 @@ export const isoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "
  */
 export function eventTime(maxAheadMs = MAX_AHEAD_MS) {
   const latest = maxAheadMs === MAX_AHEAD_MS ? "one day from now" : "now";
-  return isoDateTime
-    .transform((value) => Date.parse(value))
-    .refine((ms) => isStorableTime(ms, Date.now(), maxAheadMs), {
-      message: `Must lie between ${new Date(EARLIEST_EVENT_MS).toISOString().slice(0, 10)} and ${latest}`,
-    })
-    .openapi({
-      type: "string",
-      format: "date-time",
-      description: "Not before the workspace's retention period: `settings.retentionDays` before the request",
-    });
+  return doc(
+    z.pipe(
+      isoDateTime,
+      z.pipe(
+        z.transform((value: string) => Date.parse(value)),
+        z.number().check(
+          z.refine((ms) => isStorableTime(ms, Date.now(), maxAheadMs), {
+            message: `Must lie between ${new Date(EARLIEST_EVENT_MS).toISOString().slice(0, 10)} and ${latest}`,
+          }),
+        ),
+      ),
+    ),
+    { description: "Not before the workspace's retention period: `settings.retentionDays` before the request" },
+  );
 }
 
 /**
@@ -109,13 +118,13 @@ export function retentionIssues(ms: number | undefined, earliest: number, path: 
 }
 
 /** JSON that is stored as it came (a status's errors or pricing): shallow and small enough for SQLite. */
-export function boundedJson<T extends z.ZodType>(schema: T) {
-  return schema.refine((value) => isBoundedJson(value), "Nested too deep or too large to store");
+export function boundedJson<T extends z.ZodMiniType>(schema: T) {
+  return schema.check(z.refine((value) => isBoundedJson(value), "Nested too deep or too large to store"));
 }
 
 export const ListQuery = z.object({
-  cursor: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  cursor: z.optional(z.string().check(z.maxLength(64))),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 50),
 });
 
 export const bearerSecurity = [{ apiKey: [] }];

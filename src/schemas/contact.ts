@@ -1,4 +1,5 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
 import { ApiError, type ErrorIssue } from "../errors";
 import { normalizeContact } from "../lib/contact";
 
@@ -10,22 +11,23 @@ export class NationalNumber {
 /** A validated contact: its normalised id, or a national number still to be read in the workspace's country. */
 export type ContactInput = string | NationalNumber;
 
-export const contactInput = z
-  .string()
-  .max(256)
-  .transform((value, ctx): ContactInput => {
-    const check = normalizeContact(value);
-    if (check.ok) return check.id;
-    if (check.needsCountry) return new NationalNumber(value);
-    ctx.addIssue({ code: "custom", message: check.reason });
-    return z.NEVER;
-  })
-  .openapi({
-    type: "string",
+export const contactInput = doc(
+  z.pipe(
+    z.string().check(z.maxLength(256)),
+    z.transform((value, ctx): ContactInput => {
+      const check = normalizeContact(value);
+      if (check.ok) return check.id;
+      if (check.needsCountry) return new NationalNumber(value);
+      ctx.issues.push({ code: "custom", message: check.reason, input: value });
+      return z.NEVER;
+    }),
+  ),
+  {
     example: "+14155550123",
     description:
       "A phone number with its country code (+49 151 99887766, 0049…, 49151…), or national (0151 99887766, (650) 555-1234) in the workspace's `defaultCountry`; or a WhatsApp user id (user.…)",
-  });
+  },
+);
 
 /**
  * The contacts of a request as normalised ids, national numbers read in `defaultCountry`. A 400 lists

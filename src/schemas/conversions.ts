@@ -1,4 +1,5 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
 import { isValidEventName } from "../lib/ga4-rules";
 import { checkMoney } from "../lib/money";
 import { eventTime, plainText } from "./common";
@@ -9,14 +10,18 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 
 // GA4's rules for event names, so that every conversion can be forwarded as it is: GA4 reserves some
 // (session_start, first_visit, …) and the prefixes firebase_, google_ and ga_.
-export const eventName = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, "1–40 letters, digits and underscores, starting with a letter")
-  .refine(
-    isValidEventName,
-    "A name GA4 reserves (such as session_start, or one starting with firebase_, google_ or ga_)",
-  )
-  .openapi({ example: "purchase" });
+export const eventName = doc(
+  z
+    .string()
+    .check(
+      z.regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, "1–40 letters, digits and underscores, starting with a letter"),
+      z.refine(
+        isValidEventName,
+        "A name GA4 reserves (such as session_start, or one starting with firebase_, google_ or ga_)",
+      ),
+    ),
+  { example: "purchase" },
+);
 
 // A conversion cannot lie in the future, beyond the clocks' skew.
 const pastDateTime = eventTime(CLOCK_SKEW_MS);
@@ -25,26 +30,25 @@ const pastDateTime = eventTime(CLOCK_SKEW_MS);
 const absentAsUndefined = <T>(value: T | null | undefined) => value ?? undefined;
 
 export const conversionFields = {
-  clickId: plainText(64).nullish().transform(absentAsUndefined),
+  clickId: z.pipe(z.nullish(plainText(64)), z.transform(absentAsUndefined<string>)),
   event: eventName,
-  value: z
-    .union([z.number(), z.string().max(32)])
-    .optional()
-    .openapi({ example: 49.9 }),
-  currency: z.string().optional().openapi({ example: "EUR" }),
+  value: doc(z.optional(z.union([z.number(), z.string().check(z.maxLength(32))])), { example: 49.9 }),
+  currency: doc(z.optional(z.string()), { example: "EUR" }),
   // The shop's own order id, kept exactly as its system writes it (exports quote whatever it holds).
-  orderId: z.string().trim().min(1).max(128).optional(),
-  gaClientId: z
-    .string()
-    .regex(/^\d{1,20}\.\d{1,20}$/, "The GA client id, as in the _ga cookie: 1234567890.1700000000")
-    .nullish()
-    .transform(absentAsUndefined),
-  gaSessionId: z
-    .string()
-    .regex(/^\d{1,20}$/, "The GA4 session id, as in the _ga_<stream> cookie: digits")
-    .nullish()
-    .transform(absentAsUndefined),
-  consent: Ga4ConsentInput.optional().openapi({
+  orderId: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(128))),
+  gaClientId: z.pipe(
+    z.nullish(
+      z
+        .string()
+        .check(z.regex(/^\d{1,20}\.\d{1,20}$/, "The GA client id, as in the _ga cookie: 1234567890.1700000000")),
+    ),
+    z.transform(absentAsUndefined<string>),
+  ),
+  gaSessionId: z.pipe(
+    z.nullish(z.string().check(z.regex(/^\d{1,20}$/, "The GA4 session id, as in the _ga_<stream> cookie: digits"))),
+    z.transform(absentAsUndefined<string>),
+  ),
+  consent: doc(z.optional(Ga4ConsentInput), {
     description: "This conversion's own consent for GA4, instead of the workspace's `ga4.consent`",
   }),
 };
@@ -52,78 +56,95 @@ export const conversionFields = {
 type MoneyFields = { value?: number | string; currency?: string };
 
 /** Checks value and currency together; the result carries the decimal and the minor units. */
-export function withMoney<T extends MoneyFields>(body: T, ctx: z.RefinementCtx) {
+export function withMoney<T extends MoneyFields>(body: T, ctx: z.core.ParsePayload) {
   const { value, currency, ...rest } = body;
   if (value === undefined) {
-    if (currency !== undefined) ctx.addIssue({ code: "custom", path: ["value"], message: "A currency needs a value" });
+    if (currency !== undefined) {
+      ctx.issues.push({ code: "custom", path: ["value"], message: "A currency needs a value", input: body });
+    }
     return { ...rest, value: null, valueMinor: null, currency: null };
   }
   if (currency === undefined) {
-    ctx.addIssue({ code: "custom", path: ["currency"], message: "A value needs an ISO 4217 currency" });
+    ctx.issues.push({ code: "custom", path: ["currency"], message: "A value needs an ISO 4217 currency", input: body });
     return z.NEVER;
   }
   const money = checkMoney(value, currency);
   if (!money.ok) {
-    ctx.addIssue({
+    ctx.issues.push({
       code: "custom",
       path: [/currency/.test(money.reason) ? "currency" : "value"],
       message: money.reason,
+      input: body,
     });
     return z.NEVER;
   }
   return { ...rest, value: money.value, valueMinor: money.minor, currency };
 }
 
-export const ConversionBody = z
-  .object({ ...conversionFields, contact: contactInput.optional(), occurredAt: pastDateTime.optional() })
-  .strict()
-  .transform(withMoney)
-  .openapi("CreateConversion");
+const conversionObject = z.strictObject({
+  ...conversionFields,
+  contact: z.optional(contactInput),
+  occurredAt: z.optional(pastDateTime),
+});
+
+export const ConversionBody = doc(
+  z.pipe(
+    conversionObject,
+    z.transform((body: z.output<typeof conversionObject>, ctx) => withMoney(body, ctx)),
+  ),
+  { id: "CreateConversion" },
+);
 export type ConversionInput = z.output<typeof ConversionBody>;
 
-export const Attribution = z
-  .object({
+export const Attribution = doc(
+  z.object({
     clickId: z.string(),
     linkCode: z.string(),
-    campaignId: z.string().nullable(),
-    variant: z.string().nullable(),
-    messageId: z.string().nullable(),
-  })
-  .openapi("Attribution");
+    campaignId: z.nullable(z.string()),
+    variant: z.nullable(z.string()),
+    messageId: z.nullable(z.string()),
+  }),
+  { id: "Attribution" },
+);
 
-export const ConversionResult = z
-  .object({
+export const ConversionResult = doc(
+  z.object({
     id: z.string(),
-    duplicate: z.boolean().openapi({ description: "True when this (event, orderId) was already recorded" }),
-    attributedTo: Attribution.nullable(),
-  })
-  .openapi("ConversionResult");
+    duplicate: doc(z.boolean(), { description: "True when this (event, orderId) was already recorded" }),
+    attributedTo: z.nullable(Attribution),
+  }),
+  { id: "ConversionResult" },
+);
 
 const eventType = z.union([z.enum(["csat", "bot_resolved", "escalated", "agent_resolved"]), eventName]);
 
-export const ContactEventsBody = z
-  .object({
+export const ContactEventsBody = doc(
+  z.strictObject({
     events: z
       .array(
         z
-          .object({
+          .strictObject({
             type: eventType,
             contact: contactInput,
-            campaignId: z.string().max(64).optional(),
-            value: z.number().finite().optional(),
-            occurredAt: pastDateTime.optional(),
+            campaignId: z.optional(z.string().check(z.maxLength(64))),
+            value: z.optional(z.number()),
+            occurredAt: z.optional(pastDateTime),
           })
-          .strict()
-          .superRefine((event, ctx) => {
-            if (event.type === "csat" && (event.value === undefined || ![1, 2, 3, 4, 5].includes(event.value))) {
-              ctx.addIssue({ code: "custom", path: ["value"], message: "A CSAT answer is a whole number from 1 to 5" });
-            }
-          }),
+          .check(
+            z.superRefine((event, ctx) => {
+              if (event.type === "csat" && (event.value === undefined || ![1, 2, 3, 4, 5].includes(event.value))) {
+                ctx.addIssue({
+                  code: "custom",
+                  path: ["value"],
+                  message: "A CSAT answer is a whole number from 1 to 5",
+                });
+              }
+            }),
+          ),
       )
-      .min(1)
-      .max(1000),
-  })
-  .strict()
-  .openapi("ContactEvents");
+      .check(z.minLength(1), z.maxLength(1000)),
+  }),
+  { id: "ContactEvents" },
+);
 
-export const ContactEventsResult = z.object({ accepted: z.number().int() }).openapi("ContactEventsResult");
+export const ContactEventsResult = doc(z.object({ accepted: z.int() }), { id: "ContactEventsResult" });

@@ -1,14 +1,15 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
 import { contactInput } from "./contact";
 
-export const EraseContactRequest = z.object({ contact: contactInput }).strict().openapi("EraseContactRequest");
+export const EraseContactRequest = doc(z.strictObject({ contact: contactInput }), { id: "EraseContactRequest" });
 
-const count = (description: string) => z.number().int().nonnegative().openapi({ description });
+const count = (description: string) => doc(z.int().check(z.nonnegative()), { description });
 
-export const EraseContactResult = z
-  .object({
-    erased: z
-      .object({
+export const EraseContactResult = doc(
+  z.object({
+    erased: doc(
+      z.object({
         messages: count("Messages sent to the contact, with their stored state"),
         inboundMessages: count("Messages the contact sent"),
         clicks: count("Clicks, previews and bot visits of the contact's links and messages"),
@@ -23,7 +24,9 @@ export const EraseContactResult = z
         retentionContacts: count(
           "The contact's rows in the retention rollups (UTC and the reporting time zone); the cohorts no longer count it",
         ),
-      })
-      .openapi({ description: "Rows erased or unlinked, per kind; zero for an unknown contact" }),
-  })
-  .openapi("EraseContactResult");
+      }),
+      { description: "Rows erased or unlinked, per kind; zero for an unknown contact" },
+    ),
+  }),
+  { id: "EraseContactResult" },
+);

@@ -1,4 +1,5 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
 import { contactInput } from "./contact";
 import { normalizeDestination } from "../lib/destination";
 import { isoDateTime, ListQuery, plainText } from "./common";
@@ -7,119 +8,130 @@ import { variantName } from "./campaigns";
 // First path segments the Worker serves itself; a custom code may not take them.
 const RESERVED_CODES = new Set(["api", "t", "webhooks", "dashboard", "health", "static", "assets", "favicon"]);
 
-export const linkCode = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{4,64}$/, "4–64 characters of A–Z, a–z, 0–9, _ and -")
-  .refine((code) => !RESERVED_CODES.has(code.toLowerCase()), "This code is reserved")
-  .openapi({ example: "spring-sale" });
+export const linkCode = doc(
+  z.string().check(
+    z.regex(/^[A-Za-z0-9_-]{4,64}$/, "4–64 characters of A–Z, a–z, 0–9, _ and -"),
+    z.refine((code) => !RESERVED_CODES.has(code.toLowerCase()), "This code is reserved"),
+  ),
+  { example: "spring-sale" },
+);
 
-export const destinationUrl = z
-  .string()
-  .max(4096)
-  .transform((value, ctx) => {
-    const check = normalizeDestination(value);
-    if (check.ok) return check.url;
-    ctx.addIssue({ code: "custom", message: check.reason });
-    return z.NEVER;
-  })
-  .openapi({ type: "string", format: "uri", example: "https://shop.example.com/offer?sku=42" });
+export const destinationUrl = doc(
+  z.pipe(
+    z.string().check(z.maxLength(4096)),
+    z.transform((value, ctx) => {
+      const check = normalizeDestination(value);
+      if (check.ok) return check.url;
+      ctx.issues.push({ code: "custom", message: check.reason, input: value });
+      return z.NEVER;
+    }),
+  ),
+  { format: "uri", example: "https://shop.example.com/offer?sku=42" },
+);
 
 const utmValue = plainText(256);
-export const Utm = z
-  .object({ source: utmValue, medium: utmValue, campaign: utmValue, content: utmValue, term: utmValue })
-  .partial()
-  .strict()
-  .openapi("Utm");
+export const Utm = doc(
+  z.partial(
+    z.strictObject({ source: utmValue, medium: utmValue, campaign: utmValue, content: utmValue, term: utmValue }),
+  ),
+  { id: "Utm" },
+);
 
-const futureDateTime = isoDateTime
-  .transform((value) => Date.parse(value))
-  .refine((ms) => ms > Date.now(), "Must be in the future")
-  .openapi({ type: "string", format: "date-time" });
+const futureDateTime = z.pipe(
+  isoDateTime,
+  z.pipe(
+    z.transform((value: string) => Date.parse(value)),
+    z.number().check(z.refine((ms) => ms > Date.now(), "Must be in the future")),
+  ),
+);
 
-const messageId = plainText(256).openapi({ description: "The WhatsApp message id (wamid)" });
-const externalId = plainText(128).openapi({ description: "Your own id for the contact, e.g. a CRM id" });
+const messageId = doc(plainText(256), { description: "The WhatsApp message id (wamid)" });
+const externalId = doc(plainText(128), { description: "Your own id for the contact, e.g. a CRM id" });
 
-export const CreateLinkBody = z
-  .object({
+export const CreateLinkBody = doc(
+  z.strictObject({
     url: destinationUrl,
-    campaignId: z.string().max(64).optional(),
-    variant: variantName.optional(),
-    contact: contactInput.optional(),
-    messageId: messageId.optional(),
-    externalId: externalId.optional(),
-    code: linkCode.optional(),
-    utm: Utm.optional(),
-    expiresAt: futureDateTime.optional(),
-  })
-  .strict()
-  .openapi("CreateLink");
+    campaignId: z.optional(z.string().check(z.maxLength(64))),
+    variant: z.optional(variantName),
+    contact: z.optional(contactInput),
+    messageId: z.optional(messageId),
+    externalId: z.optional(externalId),
+    code: z.optional(linkCode),
+    utm: z.optional(Utm),
+    expiresAt: z.optional(futureDateTime),
+  }),
+  { id: "CreateLink" },
+);
 export type CreateLinkBody = z.infer<typeof CreateLinkBody>;
 
 export const MAX_BULK_RECIPIENTS = 10_000;
 
-export const BulkRecipient = z
-  .object({
+export const BulkRecipient = doc(
+  z.strictObject({
     contact: contactInput,
-    messageId: messageId.optional(),
-    variant: variantName.optional(),
-    url: destinationUrl.optional(),
-    externalId: externalId.optional(),
-  })
-  .strict()
-  .openapi("BulkRecipient");
+    messageId: z.optional(messageId),
+    variant: z.optional(variantName),
+    url: z.optional(destinationUrl),
+    externalId: z.optional(externalId),
+  }),
+  { id: "BulkRecipient" },
+);
 
-export const BulkLinksBody = z
-  .object({
+export const BulkLinksBody = doc(
+  z.strictObject({
     url: destinationUrl,
-    campaignId: z.string().max(64),
-    variant: variantName.optional(),
-    utm: Utm.optional(),
-    expiresAt: futureDateTime.optional(),
-    recipients: z.array(BulkRecipient).min(1).max(MAX_BULK_RECIPIENTS),
-  })
-  .strict()
-  .openapi("BulkLinks");
+    campaignId: z.string().check(z.maxLength(64)),
+    variant: z.optional(variantName),
+    utm: z.optional(Utm),
+    expiresAt: z.optional(futureDateTime),
+    recipients: z.array(BulkRecipient).check(z.minLength(1), z.maxLength(MAX_BULK_RECIPIENTS)),
+  }),
+  { id: "BulkLinks" },
+);
 
-export const UpdateLinkBody = z
-  .object({
-    url: destinationUrl,
-    expiresAt: futureDateTime
-      .nullable()
-      .openapi({ type: ["string", "null"], format: "date-time", description: "`null` removes the expiry" }),
-    disabled: z.boolean(),
-    messageId: messageId.nullable().openapi({ description: "`null` detaches the link from its message" }),
-  })
-  .partial()
-  .strict()
-  .refine((body) => Object.keys(body).length > 0, "Nothing to change: give at least one field")
-  .openapi("UpdateLink");
+export const UpdateLinkBody = doc(
+  z
+    .partial(
+      z.strictObject({
+        url: destinationUrl,
+        expiresAt: doc(z.nullable(futureDateTime), { description: "`null` removes the expiry" }),
+        disabled: z.boolean(),
+        messageId: doc(z.nullable(messageId), { description: "`null` detaches the link from its message" }),
+      }),
+    )
+    .check(z.refine((body) => Object.keys(body).length > 0, "Nothing to change: give at least one field")),
+  { id: "UpdateLink" },
+);
 
-export const Link = z
-  .object({
+export const Link = doc(
+  z.object({
     id: z.string(),
     code: z.string(),
-    shortUrl: z.string().openapi({ example: "https://go.example.com/spring-sale" }),
+    shortUrl: doc(z.string(), { example: "https://go.example.com/spring-sale" }),
     url: z.string(),
-    campaignId: z.string().nullable(),
-    variant: z.string().nullable(),
-    messageId: z.string().nullable(),
-    externalId: z.string().nullable(),
-    utm: Utm.nullable(),
+    campaignId: z.nullable(z.string()),
+    variant: z.nullable(z.string()),
+    messageId: z.nullable(z.string()),
+    externalId: z.nullable(z.string()),
+    utm: z.nullable(Utm),
     disabled: z.boolean(),
     createdAt: isoDateTime,
     updatedAt: isoDateTime,
-    expiresAt: isoDateTime.nullable(),
-    clicks: z.number().int().openapi({ description: "Human clicks" }),
-    uniqueClicks: z.number().int(),
-    previews: z.number().int().openapi({ description: "Link-preview fetches (never counted as clicks)" }),
-    bots: z.number().int(),
-    conversions: z.number().int(),
+    expiresAt: z.nullable(isoDateTime),
+    clicks: doc(z.int(), { description: "Human clicks" }),
+    uniqueClicks: z.int(),
+    previews: doc(z.int(), { description: "Link-preview fetches (never counted as clicks)" }),
+    bots: z.int(),
+    conversions: z.int(),
     revenue: z.number(),
-  })
-  .openapi("Link");
+  }),
+  { id: "Link" },
+);
 
-export const LinkList = z.object({ links: z.array(Link), nextCursor: z.string().nullable() }).openapi("LinkList");
-export const BulkLinksResult = z.object({ links: z.array(Link) }).openapi("BulkLinksResult");
+export const LinkList = doc(z.object({ links: z.array(Link), nextCursor: z.nullable(z.string()) }), { id: "LinkList" });
+export const BulkLinksResult = doc(z.object({ links: z.array(Link) }), { id: "BulkLinksResult" });
 
 // An empty `campaignId=` is a mistake, not "every campaign": it is refused rather than ignored.
-export const LinkListQuery = ListQuery.extend({ campaignId: z.string().min(1).max(64).optional() });
+export const LinkListQuery = z.extend(ListQuery, {
+  campaignId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+});

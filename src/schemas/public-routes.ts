@@ -1,4 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
+import { createRoute } from "../middleware/validation";
 import { errorResponses, ErrorSchema, jsonResponse } from "./common";
 import { IngestResult, WhatsAppWebhookBody } from "./messages";
 import { BeaconBody, PixelQuery } from "./tracker";
@@ -17,7 +19,7 @@ const redirect = createRoute({
   tags: ["Redirect"],
   summary:
     "Follow a short link: 302 to its destination; a human click is recorded after the answer (HEAD records nothing)",
-  request: { params: z.object({ code: z.string().openapi({ example: "spring-sale" }) }) },
+  request: { params: z.object({ code: doc(z.string(), { example: "spring-sale" }) }) },
   responses: {
     302: {
       description: "To the destination, with the link's UTM tags and the click id added",
@@ -39,7 +41,7 @@ const snippet = createRoute({
   },
 });
 
-const publishableKey = z.object({ k: z.string().openapi({ description: "The workspace's publishable key" }) });
+const publishableKey = z.object({ k: doc(z.string(), { description: "The workspace's publishable key" }) });
 
 const beacon = createRoute({
   method: "post",
@@ -77,12 +79,12 @@ const pixel = createRoute({
   responses: {
     200: {
       description: "A transparent 1×1 GIF, always",
-      content: { "image/gif": { schema: z.string().openapi({ format: "binary" }) } },
+      content: { "image/gif": { schema: doc(z.string(), { format: "binary" }) } },
     },
   },
 });
 
-const workspaceId = z.object({ workspaceId: z.string().openapi({ example: "ws_3kTMd9Qx0b2LpW1z" }) });
+const workspaceId = z.object({ workspaceId: doc(z.string(), { example: "ws_3kTMd9Qx0b2LpW1z" }) });
 
 const handshake = createRoute({
   method: "get",
@@ -112,9 +114,9 @@ const delivery = createRoute({
   request: {
     params: workspaceId,
     headers: z.object({
-      "x-hub-signature-256": z
-        .string()
-        .openapi({ description: "sha256=<hex HMAC-SHA256 of the raw body with the app secret>" }),
+      "x-hub-signature-256": doc(z.string(), {
+        description: "sha256=<hex HMAC-SHA256 of the raw body with the app secret>",
+      }),
     }),
     body: { required: true, content: { "application/json": { schema: WhatsAppWebhookBody } } },
   },
@@ -134,7 +136,9 @@ const dashboard = createRoute({
 });
 
 const versionQuery = z.object({
-  v: z.string().optional().openapi({ description: "The version the page names; that URL may be cached for a year" }),
+  v: doc(z.optional(z.string()), {
+    description: "The version the page names; that URL may be cached for a year",
+  }),
 });
 
 /** One of the dashboard's versioned files. */

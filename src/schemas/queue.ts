@@ -1,5 +1,5 @@
 import { readPricing } from "../lib/pricing";
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
 import type { ConversionRequest } from "../conversions/record";
 import type { ClickRecord } from "../db/clicks";
 import type { StoredConsent } from "../db/consents";
@@ -10,80 +10,83 @@ import { boundedJson } from "./common";
 
 // What travels through the events queue is checked again when it is consumed, against the same bounds
 // as at the boundary: a message written by an older version, or damaged, is refused, not stored.
-const text = (max: number) => z.string().max(max);
+const text = (max: number) => z.string().check(z.maxLength(max));
 const id = text(256);
 const hash = text(128);
-const time = z.number().refine((ms) => isStorableTime(ms, Date.now()), "Outside the storable time range");
+const time = z.number().check(z.refine((ms) => isStorableTime(ms, Date.now()), "Outside the storable time range"));
 
 export const ClickRecordSchema = z.object({
   id: text(64),
   workspaceId: text(64),
   linkId: text(64),
-  campaignId: text(64).nullable(),
-  variant: text(64).nullable(),
-  messageId: id.nullable(),
-  contactHash: hash.nullable(),
+  campaignId: z.nullable(text(64)),
+  variant: z.nullable(text(64)),
+  messageId: z.nullable(id),
+  contactHash: z.nullable(hash),
   kind: z.enum(["click", "preview", "bot"]),
-  visitorHash: hash.nullable(),
-  dedupSeconds: z.number().int().nonnegative(),
+  visitorHash: z.nullable(hash),
+  dedupSeconds: z.int().check(z.nonnegative()),
   occurredAt: time,
-  country: text(8).nullable(),
-  deviceType: text(64).nullable(),
-  os: text(64).nullable(),
-  browser: text(64).nullable(),
-  referrerHost: text(256).nullable(),
-  userAgent: text(512).nullable(),
-}) satisfies z.ZodType<ClickRecord>;
+  country: z.nullable(text(8)),
+  deviceType: z.nullable(text(64)),
+  os: z.nullable(text(64)),
+  browser: z.nullable(text(64)),
+  referrerHost: z.nullable(text(256)),
+  userAgent: z.nullable(text(512)),
+}) satisfies z.ZodMiniType<ClickRecord>;
 
 export const StoredStatusSchema = z.object({
   workspaceId: text(64),
   messageId: id,
   status: z.enum(["sent", "delivered", "read", "failed"]),
   at: time,
-  contactHash: hash.nullable(),
+  contactHash: z.nullable(hash),
   // Queued before contacts were paired or groups marked: neither.
-  aliasHash: hash.nullable().default(null),
-  country: text(8).nullable(),
-  bizOpaque: text(512).nullable(),
-  errors: boundedJson(z.array(z.unknown())).nullable(),
+  aliasHash: z._default(z.nullable(hash), null),
+  country: z.nullable(text(8)),
+  bizOpaque: z.nullable(text(512)),
+  errors: z.nullable(boundedJson(z.array(z.unknown()))),
   // Only Meta's pricing fields, whatever was queued (an older message carried the whole object).
-  pricing: z.unknown().transform((value) => readPricing(value)),
-  isGroup: z.boolean().default(false),
-}) satisfies z.ZodType<StoredStatus>;
+  pricing: z.pipe(
+    z.unknown(),
+    z.transform((value) => readPricing(value)),
+  ),
+  isGroup: z._default(z.boolean(), false),
+}) satisfies z.ZodMiniType<StoredStatus>;
 
 export const StoredInboundSchema = z.object({
   workspaceId: text(64),
   id,
   type: text(64),
   at: time,
-  contactHash: hash.nullable(),
-  aliasHash: hash.nullable().default(null),
-  contextId: id.nullable(),
-}) satisfies z.ZodType<StoredInbound>;
+  contactHash: z.nullable(hash),
+  aliasHash: z._default(z.nullable(hash), null),
+  contextId: z.nullable(id),
+}) satisfies z.ZodMiniType<StoredInbound>;
 
 export const StoredConsentSchema = z.object({
   workspaceId: text(64),
   contactHash: hash,
   optedIn: z.boolean(),
-  source: z.string().regex(CONSENT_SOURCE),
+  source: z.string().check(z.regex(CONSENT_SOURCE)),
   at: time,
-}) satisfies z.ZodType<StoredConsent>;
+}) satisfies z.ZodMiniType<StoredConsent>;
 
 // A queued conversion comes from the beacon or the pixel, which carry no contact.
 const ConversionRequestSchema = z.object({
-  clickId: text(64).optional(),
+  clickId: z.optional(text(64)),
   event: text(40),
-  value: z.number().finite().nullable(),
-  valueMinor: z.number().int().nullable(),
-  currency: text(3).nullable(),
-  orderId: text(128).optional(),
-  occurredAt: time.optional(),
-  gaClientId: text(41).optional(),
-  gaSessionId: text(20).optional(),
-  consent: z
-    .object({ adUserData: z.enum(["granted", "denied"]), adPersonalization: z.enum(["granted", "denied"]) })
-    .optional(),
-}) satisfies z.ZodType<ConversionRequest>;
+  value: z.nullable(z.number()),
+  valueMinor: z.nullable(z.int()),
+  currency: z.nullable(text(3)),
+  orderId: z.optional(text(128)),
+  occurredAt: z.optional(time),
+  gaClientId: z.optional(text(41)),
+  gaSessionId: z.optional(text(20)),
+  consent: z.optional(
+    z.object({ adUserData: z.enum(["granted", "denied"]), adPersonalization: z.enum(["granted", "denied"]) }),
+  ),
+}) satisfies z.ZodMiniType<ConversionRequest>;
 
 export const QueueMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("click"), click: ClickRecordSchema }),
@@ -93,7 +96,7 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
       statuses: z.array(StoredStatusSchema),
       inbound: z.array(StoredInboundSchema),
       // Absent from messages queued before consent records travelled with webhook events.
-      consents: z.array(StoredConsentSchema).default([]),
+      consents: z._default(z.array(StoredConsentSchema), []),
     }),
   }),
   z.object({
@@ -102,7 +105,7 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
     request: ConversionRequestSchema,
     source: z.enum(["beacon", "pixel"]),
   }),
-  z.object({ type: z.literal("retention-zones"), workspaceId: text(64).optional() }),
+  z.object({ type: z.literal("retention-zones"), workspaceId: z.optional(text(64)) }),
   // The outbox has entries to apply (see src/events/pipeline.ts).
   z.object({ type: z.literal("outbox") }),
   // A turn of the GA4 sender (deliveries queue; see src/ga4/send.ts).

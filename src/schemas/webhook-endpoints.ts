@@ -1,58 +1,64 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod";
+import { doc } from "../lib/openapi";
 import { webhookEventTypes } from "../db/schema";
 import { isoDateTime } from "./common";
 
-export const WebhookEndpointBody = z
-  .object({
-    url: z.string().max(2048).openapi({ example: "https://crm.example.com/hooks/chatfunnel" }),
-    events: z
-      .array(z.enum(webhookEventTypes))
-      .min(1)
-      .max(webhookEventTypes.length)
-      .openapi({ example: ["link.clicked", "conversion.created"] }),
-  })
-  .strict()
-  .openapi("CreateWebhookEndpoint");
+export const WebhookEndpointBody = doc(
+  z.strictObject({
+    url: doc(z.string().check(z.maxLength(2048)), { example: "https://crm.example.com/hooks/chatfunnel" }),
+    events: doc(z.array(z.enum(webhookEventTypes)).check(z.minLength(1), z.maxLength(webhookEventTypes.length)), {
+      example: ["link.clicked", "conversion.created"],
+    }),
+  }),
+  { id: "CreateWebhookEndpoint" },
+);
 
-export const WebhookEndpoint = z
-  .object({
-    id: z.string().openapi({ example: "whe_8Zb2kQ1vX0aLm3Pn" }),
+export const WebhookEndpoint = doc(
+  z.object({
+    id: doc(z.string(), { example: "whe_8Zb2kQ1vX0aLm3Pn" }),
     url: z.string(),
     events: z.array(z.enum(webhookEventTypes)),
-    disabled: z
-      .boolean()
-      .openapi({ description: "True once the endpoint answered 410 Gone; a replay enables it again" }),
-    disabledReason: z.string().nullable(),
+    disabled: doc(z.boolean(), {
+      description: "True once the endpoint answered 410 Gone; a replay enables it again",
+    }),
+    disabledReason: z.nullable(z.string()),
     createdAt: isoDateTime,
-  })
-  .openapi("WebhookEndpoint");
-
-export const CreatedWebhookEndpoint = WebhookEndpoint.extend({
-  secret: z.string().openapi({
-    description: "The signing secret (`whsec_` + base64 of the key), shown only this once",
-    example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
   }),
-}).openapi("CreatedWebhookEndpoint");
+  { id: "WebhookEndpoint" },
+);
 
-export const WebhookEndpointList = z
-  .object({ webhooks: z.array(WebhookEndpoint), nextCursor: z.string().nullable() })
-  .openapi("WebhookEndpointList");
+export const CreatedWebhookEndpoint = doc(
+  z.extend(WebhookEndpoint, {
+    secret: doc(z.string(), {
+      description: "The signing secret (`whsec_` + base64 of the key), shown only this once",
+      example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    }),
+  }),
+  { id: "CreatedWebhookEndpoint" },
+);
 
-export const WebhookDelivery = z
-  .object({
-    id: z.string().openapi({ description: "The webhook-id header: the same on every attempt" }),
+export const WebhookEndpointList = doc(
+  z.object({ webhooks: z.array(WebhookEndpoint), nextCursor: z.nullable(z.string()) }),
+  { id: "WebhookEndpointList" },
+);
+
+export const WebhookDelivery = doc(
+  z.object({
+    id: doc(z.string(), { description: "The webhook-id header: the same on every attempt" }),
     type: z.enum(webhookEventTypes),
     status: z.enum(["pending", "delivered", "failed"]),
-    attempts: z.number().int(),
-    responseStatus: z.number().int().nullable().openapi({ description: "The last attempt's HTTP status" }),
-    error: z.string().nullable().openapi({ description: "Why the last attempt failed" }),
-    nextAttemptAt: isoDateTime.nullable(),
+    attempts: z.int(),
+    responseStatus: doc(z.nullable(z.int()), { description: "The last attempt's HTTP status" }),
+    error: doc(z.nullable(z.string()), { description: "Why the last attempt failed" }),
+    nextAttemptAt: z.nullable(isoDateTime),
     createdAt: isoDateTime,
-    deliveredAt: isoDateTime.nullable(),
-    body: z.unknown().openapi({ description: "The body as signed and sent: `{ type, timestamp, data }`" }),
-  })
-  .openapi("WebhookDelivery");
+    deliveredAt: z.nullable(isoDateTime),
+    body: doc(z.unknown(), { description: "The body as signed and sent: `{ type, timestamp, data }`" }),
+  }),
+  { id: "WebhookDelivery" },
+);
 
-export const WebhookDeliveryList = z
-  .object({ deliveries: z.array(WebhookDelivery), nextCursor: z.string().nullable() })
-  .openapi("WebhookDeliveryList");
+export const WebhookDeliveryList = doc(
+  z.object({ deliveries: z.array(WebhookDelivery), nextCursor: z.nullable(z.string()) }),
+  { id: "WebhookDeliveryList" },
+);

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "../schemas/zod";
 import { EARLIEST_EVENT_MS, isStorableTime } from "../lib/event-bounds";
 import { readPricing, type Pricing } from "../lib/pricing";
 import { SYSTEM_MESSAGE } from "../db/messages";
@@ -7,33 +7,36 @@ import { boundedJson } from "../schemas/common";
 // Meta's webhook body, read leniently: fields we do not use pass through unchecked, and a change we
 // cannot read is skipped rather than failing the delivery (Meta would retry it for days). What is
 // stored is bounded: ids and names have lengths, JSON has a depth and a size, times a range.
-const unixSeconds = z.union([z.string().regex(/^\d{1,12}$/), z.number().int().nonnegative()]).transform(Number);
-const id = z.string().min(1).max(256);
+const unixSeconds = z.pipe(
+  z.union([z.string().check(z.regex(/^\d{1,12}$/)), z.int().check(z.nonnegative())]),
+  z.transform(Number),
+);
+const id = z.string().check(z.minLength(1), z.maxLength(256));
 
 const Status = z.object({
   id,
-  status: z.string().max(32),
+  status: z.string().check(z.maxLength(32)),
   timestamp: unixSeconds,
-  recipient_id: z.string().max(64).optional(),
-  recipient_user_id: id.optional(),
-  recipient_type: z.string().max(32).optional(),
+  recipient_id: z.optional(z.string().check(z.maxLength(64))),
+  recipient_user_id: z.optional(id),
+  recipient_type: z.optional(z.string().check(z.maxLength(32))),
   // Meta allows 512 characters of callback data.
-  biz_opaque_callback_data: z.string().max(512).optional(),
-  errors: boundedJson(z.array(z.unknown())).optional(),
+  biz_opaque_callback_data: z.optional(z.string().check(z.maxLength(512))),
+  errors: z.optional(boundedJson(z.array(z.unknown()))),
   // Of a pricing object, only Meta's pricing fields are kept (see readPricing).
-  pricing: boundedJson(z.record(z.string(), z.unknown())).optional(),
+  pricing: z.optional(boundedJson(z.record(z.string(), z.unknown()))),
 });
 
 const Inbound = z.object({
   id,
-  from: z.string().max(64).optional(),
-  from_user_id: id.optional(),
+  from: z.optional(z.string().check(z.maxLength(64))),
+  from_user_id: z.optional(id),
   timestamp: unixSeconds,
-  type: z.string().max(64),
-  context: z.object({ id: id.optional() }).optional(),
-  reaction: z.object({ message_id: id.optional() }).optional(),
+  type: z.string().check(z.maxLength(64)),
+  context: z.optional(z.object({ id: z.optional(id) })),
+  reaction: z.optional(z.object({ message_id: z.optional(id) })),
   // Read apart (SystemChange), so that a system message that cannot be read is skipped on its own.
-  system: z.unknown().optional(),
+  system: z.optional(z.unknown()),
 });
 
 // A system message: the user's phone number or business-scoped user id changed. It names the user's
@@ -41,37 +44,37 @@ const Inbound = z.object({
 // `body` is prose that repeats the numbers, and is never read. Parent user ids (`parent_user_id`,
 // `previous_parent_user_id`) are shared across linked business portfolios and are not contacts here.
 const SystemChange = z.object({
-  type: z.string().max(64),
-  wa_id: z.string().max(64).optional(),
-  new_wa_id: z.string().max(64).optional(),
-  user_id: id.optional(),
-  previous_user_id: id.optional(),
+  type: z.string().check(z.maxLength(64)),
+  wa_id: z.optional(z.string().check(z.maxLength(64))),
+  new_wa_id: z.optional(z.string().check(z.maxLength(64))),
+  user_id: z.optional(id),
+  previous_user_id: z.optional(id),
 });
 
 // A `user_preferences` change: a user stopped or resumed the business's marketing messages.
 const UserPreference = z.object({
-  wa_id: z.string().max(64).optional(),
-  user_id: id.optional(),
-  category: z.string().max(64),
-  value: z.string().max(32),
+  wa_id: z.optional(z.string().check(z.maxLength(64))),
+  user_id: z.optional(id),
+  category: z.string().check(z.maxLength(64)),
+  value: z.string().check(z.maxLength(32)),
   timestamp: unixSeconds,
 });
 
 // The users a change is about: `wa_id` (phone number) and `user_id` (business-scoped user id) of one user.
-const Contact = z.object({ wa_id: z.string().max(64).optional(), user_id: id.optional() });
+const Contact = z.object({ wa_id: z.optional(z.string().check(z.maxLength(64))), user_id: z.optional(id) });
 
 const Value = z.object({
-  contacts: z.array(z.unknown()).optional(),
-  statuses: z.array(z.unknown()).optional(),
-  messages: z.array(z.unknown()).optional(),
-  user_preferences: z.array(z.unknown()).optional(),
+  contacts: z.optional(z.array(z.unknown())),
+  statuses: z.optional(z.array(z.unknown())),
+  messages: z.optional(z.array(z.unknown())),
+  user_preferences: z.optional(z.array(z.unknown())),
 });
 
 export const WebhookBody = z.object({
   object: z.string(),
   entry: z.array(
     z.object({
-      changes: z.array(z.object({ field: z.string().optional(), value: z.unknown() })).default([]),
+      changes: z._default(z.array(z.object({ field: z.optional(z.string()), value: z.unknown() })), []),
     }),
   ),
 });

@@ -1,38 +1,40 @@
 import { caughtUp } from "../../middleware/caught-up";
-import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../middleware/validation";
+import { createRoute, createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { BREAKDOWN_DIMENSIONS, BREAKDOWN_METRICS, queryBreakdown } from "../../reports/click-rollups";
 import { reportFilter } from "../../reports/range";
+import { doc } from "../../lib/openapi";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { ReportQuery, reportAsOf, reportResponse } from "../../schemas/reports";
+import * as z from "../../schemas/zod";
 import { respondReport } from "./respond";
 
 export const breakdownRoutes = createRouter();
 
-const BreakdownQuery = ReportQuery.extend({
-  dimension: z.enum(BREAKDOWN_DIMENSIONS).openapi({
+const BreakdownQuery = z.extend(ReportQuery, {
+  dimension: doc(z.enum(BREAKDOWN_DIMENSIONS), {
     description: "`device` is the device type, `referrer` the referring host, `link` the link code",
   }),
-  metric: z.enum(BREAKDOWN_METRICS).default("clicks").openapi({
+  metric: doc(z._default(z.enum(BREAKDOWN_METRICS), "clicks"), {
     description: "Human clicks, unique human clicks, or conversions (by the attributed click's country, device, …)",
   }),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
 });
 
-const BreakdownReport = z
-  .object({
+const BreakdownReport = doc(
+  z.object({
     asOf: reportAsOf,
     dimension: z.enum(BREAKDOWN_DIMENSIONS),
     metric: z.enum(BREAKDOWN_METRICS),
     rows: z.array(
       z.object({
-        key: z.string().nullable().openapi({ description: "null when unknown (or, for conversions, unattributed)" }),
-        count: z.number().int(),
+        key: doc(z.nullable(z.string()), { description: "null when unknown (or, for conversions, unattributed)" }),
+        count: z.int(),
       }),
     ),
-  })
-  .openapi("BreakdownReport");
+  }),
+  { id: "BreakdownReport" },
+);
 
 breakdownRoutes.openapi(
   createRoute({

@@ -1,8 +1,7 @@
 import { caughtUp } from "../../middleware/caught-up";
-import { createRoute, z } from "@hono/zod-openapi";
 import { findCampaign } from "../../db/campaigns";
 import { ApiError } from "../../errors";
-import { createRouter } from "../../middleware/validation";
+import { createRoute, createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { abVariants } from "../../reports/ab";
 import { funnelReport } from "../../reports/funnel";
@@ -11,6 +10,7 @@ import { EMPTY_TOTALS, GROUP_BY, sumMessages } from "../../reports/messages";
 import { reportFilter } from "../../reports/range";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { AbReport, FunnelReport, ReportQuery, reportResponse, WindowParam } from "../../schemas/reports";
+import * as z from "../../schemas/zod";
 import { respondReport } from "./respond";
 
 export const funnelRoutes = createRouter();
@@ -23,7 +23,7 @@ funnelRoutes.openapi(
     method: "get",
     path: "/reports/funnel",
     summary: "Sent → delivered → read → clicked → converted, per sent message",
-    request: { query: ReportQuery.extend({ window: WindowParam, groupBy: z.enum(GROUP_BY).optional() }) },
+    request: { query: z.extend(ReportQuery, { window: WindowParam, groupBy: z.optional(z.enum(GROUP_BY)) }) },
     responses: { 200: reportResponse(FunnelReport, "The funnel"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => {
@@ -51,9 +51,9 @@ funnelRoutes.openapi(
     path: "/reports/ab",
     summary: "Compare a campaign's variants: rates, uplift over the first variant, two-proportion z-test",
     request: {
-      query: ReportQuery.omit({ campaignId: true, variant: true }).extend({
-        campaignId: z.string().min(1).max(64),
-        metric: z.enum(["conversion", "click"]).default("conversion"),
+      query: z.extend(z.omit(ReportQuery, { campaignId: true, variant: true }), {
+        campaignId: z.string().check(z.minLength(1), z.maxLength(64)),
+        metric: z._default(z.enum(["conversion", "click"]), "conversion"),
         window: WindowParam,
       }),
     },

@@ -1,6 +1,5 @@
 import { caughtUp } from "../../middleware/caught-up";
-import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../middleware/validation";
+import { createRoute, createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { metricsReport } from "../../reports/metrics";
 import { reportFilter } from "../../reports/range";
@@ -13,6 +12,7 @@ import {
   responseWindowHours,
   WindowParam,
 } from "../../schemas/reports";
+import * as z from "../../schemas/zod";
 import { respondReport } from "./respond";
 
 export const metricsRoutes = createRouter();
@@ -31,7 +31,7 @@ metricsRoutes.openapi(
       "Inbound messages, contacts and their consent belong to no campaign, so `avgResponseTimeSeconds`, " +
       "`retentionRate` and `optOutRate` are workspace-wide; CSAT and chatbot outcomes follow `campaignId` when " +
       "the events name one.",
-    request: { query: ReportQuery.extend({ window: WindowParam, responseWindow: ResponseWindowParam }) },
+    request: { query: z.extend(ReportQuery, { window: WindowParam, responseWindow: ResponseWindowParam }) },
     responses: { 200: reportResponse(MetricsReport, "The metrics"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => {

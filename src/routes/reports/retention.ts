@@ -1,62 +1,57 @@
 import { caughtUp } from "../../middleware/caught-up";
-import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../middleware/validation";
+import { createRoute, createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { reportFilter } from "../../reports/range";
 import { MAX_PERIODS, retentionReport, type RetentionReport } from "../../reports/retention";
+import { doc } from "../../lib/openapi";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { ReportQuery, reportAsOf, reportResponse } from "../../schemas/reports";
+import * as z from "../../schemas/zod";
 import { respondReport } from "./respond";
 
 export const retentionRoutes = createRouter();
 
-const RetentionQuery = ReportQuery.extend({
-  period: z
-    .enum(["day", "week", "month"])
-    .default("week")
-    .openapi({ description: "Cut in `timezone`; weeks start on Monday" }),
-  periods: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PERIODS)
-    .default(8)
-    .openapi({ description: "How many periods each cohort is followed for, its own included" }),
-  start: z
-    .enum(["message", "click"])
-    .default("message")
-    .openapi({ description: "The event that puts a contact in a cohort: its first message, or its first human click" }),
-  returnOn: z
-    .enum(["click", "reply", "conversion", "any"])
-    .default("any")
-    .openapi({ description: "What counts as coming back: a human click, a reply, a conversion, or any of them" }),
+const RetentionQuery = z.extend(ReportQuery, {
+  period: doc(z._default(z.enum(["day", "week", "month"]), "week"), {
+    description: "Cut in `timezone`; weeks start on Monday",
+  }),
+  periods: doc(z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_PERIODS)), 8), {
+    description: "How many periods each cohort is followed for, its own included",
+  }),
+  start: doc(z._default(z.enum(["message", "click"]), "message"), {
+    description: "The event that puts a contact in a cohort: its first message, or its first human click",
+  }),
+  returnOn: doc(z._default(z.enum(["click", "reply", "conversion", "any"]), "any"), {
+    description: "What counts as coming back: a human click, a reply, a conversion, or any of them",
+  }),
 });
 
-const RetentionReportSchema = z
-  .object({
+const RetentionReportSchema = doc(
+  z.object({
     asOf: reportAsOf,
     cohorts: z.array(
       z.object({
-        start: z.string().openapi({ description: "When the cohort's period starts, with the zone's offset" }),
-        size: z.number().int(),
+        start: doc(z.string(), { description: "When the cohort's period starts, with the zone's offset" }),
+        size: z.int(),
         values: z.array(
           z.object({
-            period: z.number().int(),
-            count: z.number().int(),
+            period: z.int(),
+            count: z.int(),
             rate: z.number(),
-            inProgress: z.boolean().openapi({ description: "The period has not ended yet" }),
+            inProgress: doc(z.boolean(), { description: "The period has not ended yet" }),
           }),
         ),
       }),
     ),
     average: z.array(
       z.object({
-        period: z.number().int(),
-        rate: z.number().nullable(),
+        period: z.int(),
+        rate: z.nullable(z.number()),
       }),
     ),
-  })
-  .openapi("RetentionReport");
+  }),
+  { id: "RetentionReport" },
+);
 
 retentionRoutes.openapi(
   createRoute({

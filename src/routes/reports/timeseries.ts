@@ -1,8 +1,8 @@
 import { caughtUp } from "../../middleware/caught-up";
-import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../middleware/validation";
+import { createRoute, createRouter } from "../../middleware/validation";
 import { requireApiKey } from "../../middleware/auth";
 import { QUARTER_MS, toZonedIso } from "../../lib/calendar";
+import { doc } from "../../lib/openapi";
 import { bucketRanges, type BucketRange } from "../../lib/rollup-buckets";
 import { reportFilter } from "../../reports/range";
 import {
@@ -17,6 +17,7 @@ import {
 } from "../../reports/series";
 import { bearerSecurity, errorResponses } from "../../schemas/common";
 import { ReportQuery, reportAsOf, reportResponse } from "../../schemas/reports";
+import * as z from "../../schemas/zod";
 import { respondReport } from "./respond";
 
 export const timeseriesRoutes = createRouter();
@@ -35,20 +36,21 @@ const MICROS = 1_000_000;
 
 const common = { middleware: [requireApiKey("reports:read"), caughtUp], security: bearerSecurity, tags: ["Reports"] };
 
-const TimeseriesReport = z
-  .object({
+const TimeseriesReport = doc(
+  z.object({
     asOf: reportAsOf,
     metric: z.enum(SERIES_METRICS),
     interval: z.enum(["hour", "day", "week"]),
     timezone: z.string(),
     points: z.array(
       z.object({
-        start: z.string().openapi({ description: "The local start of the period, with the zone's offset" }),
+        start: doc(z.string(), { description: "The local start of the period, with the zone's offset" }),
         value: z.number(),
       }),
     ),
-  })
-  .openapi("TimeseriesReport");
+  }),
+  { id: "TimeseriesReport" },
+);
 
 timeseriesRoutes.openapi(
   createRoute({
@@ -65,9 +67,9 @@ timeseriesRoutes.openapi(
       "At most 5,000 points.",
     ].join(" "),
     request: {
-      query: ReportQuery.extend({
-        metric: z.enum(SERIES_METRICS).default("clicks"),
-        interval: z.enum(["hour", "day", "week"]).default("day"),
+      query: z.extend(ReportQuery, {
+        metric: z._default(z.enum(SERIES_METRICS), "clicks"),
+        interval: z._default(z.enum(["hour", "day", "week"]), "day"),
       }),
     },
     responses: {
@@ -105,20 +107,21 @@ timeseriesRoutes.openapi(
   },
 );
 
-const HeatmapReport = z
-  .object({
+const HeatmapReport = doc(
+  z.object({
     asOf: reportAsOf,
     metric: z.enum(HEATMAP_METRICS),
     timezone: z.string(),
     cells: z.array(
       z.object({
-        weekday: z.number().int().openapi({ description: "0 = Monday … 6 = Sunday, local" }),
-        hour: z.number().int().openapi({ description: "0–23, local" }),
-        value: z.number().int(),
+        weekday: doc(z.int(), { description: "0 = Monday … 6 = Sunday, local" }),
+        hour: doc(z.int(), { description: "0–23, local" }),
+        value: z.int(),
       }),
     ),
-  })
-  .openapi("HeatmapReport");
+  }),
+  { id: "HeatmapReport" },
+);
 
 timeseriesRoutes.openapi(
   createRoute({
@@ -128,7 +131,7 @@ timeseriesRoutes.openapi(
     summary: "Reads or clicks by local weekday and hour, for choosing send times",
     description:
       "All 168 cells, Monday 0:00 first. read: of the messages sent at that local weekday and hour, how many were read. clicks: human clicks at that local weekday and hour.",
-    request: { query: ReportQuery.extend({ metric: z.enum(HEATMAP_METRICS).default("clicks") }) },
+    request: { query: z.extend(ReportQuery, { metric: z._default(z.enum(HEATMAP_METRICS), "clicks") }) },
     responses: {
       200: reportResponse(HeatmapReport, "The heatmap (CSV: weekday,hour,value)"),
       ...errorResponses(400, 401, 403),

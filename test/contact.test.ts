@@ -1,5 +1,7 @@
+import examples from "libphonenumber-js/examples.mobile.json";
+import { getCountries, parsePhoneNumberFromString, validatePhoneNumberLength } from "libphonenumber-js/min";
 import { describe, expect, it } from "vitest";
-import { contactCountry, normalizeContact } from "../src/lib/contact";
+import { contactCountry, isPhoneCountry, normalizeContact } from "../src/lib/contact";
 
 describe("normalizeContact", () => {
   it.each([
@@ -60,5 +62,51 @@ describe("contactCountry", () => {
     ["+999123456789", null],
   ])("places %s in %s", (contact, country) => {
     expect(contactCountry(contact)).toBe(country);
+  });
+});
+
+// The Worker carries libphonenumber-js's "min" metadata without formats (scripts/phone-metadata.mjs): every
+// country's example mobile number, written nationally, internationally, a digit short and a digit long, reads
+// exactly as the library's own "min" metadata reads it.
+describe("the metadata without formats", () => {
+  const countries = getCountries();
+  it("knows every country the library knows", () => {
+    expect(countries.length).toBeGreaterThan(240);
+    expect(countries.filter((country) => !isPhoneCountry(country))).toEqual([]);
+  });
+
+  it("reads every country's numbers as the full metadata does", () => {
+    let compared = 0;
+    let nationals = 0;
+    for (const country of countries) {
+      const national = (examples as Record<string, string>)[country];
+      if (!national) continue;
+      const reference = parsePhoneNumberFromString(national, country)!;
+      const e164 = reference.number;
+      // Written with its trunk prefix or area code in brackets, as people write them, it is read in its country.
+      const written = reference.formatNational();
+      if (/^(?:0(?!0)|\()/.test(written)) {
+        expect(normalizeContact(written, country), `${country} ${written}`).toEqual(
+          normalizeContact(parsePhoneNumberFromString(written, country)!.number),
+        );
+        nationals += 1;
+      }
+      expect(normalizeContact(e164), e164).toEqual(
+        ["INVALID_COUNTRY", "NOT_A_NUMBER", "TOO_SHORT"].includes(validatePhoneNumberLength(e164) ?? "")
+          ? { ok: false, reason: expect.any(String) }
+          : { ok: true, id: e164 },
+      );
+      expect(contactCountry(e164), e164).toBe(reference.country ?? null);
+      for (const variant of [e164.slice(0, -1), `${e164}5`]) {
+        const problem = validatePhoneNumberLength(variant);
+        const refused = ["INVALID_COUNTRY", "NOT_A_NUMBER", "TOO_SHORT"].includes(problem ?? "") || variant.length > 16;
+        expect(normalizeContact(variant).ok, variant).toBe(!refused);
+        if (!refused)
+          expect(contactCountry(variant), variant).toBe(parsePhoneNumberFromString(variant)?.country ?? null);
+      }
+      compared += 1;
+    }
+    expect(compared).toBeGreaterThan(200);
+    expect(nationals).toBeGreaterThan(100);
   });
 });

@@ -1,13 +1,23 @@
 import {
-  isSupportedCountry,
-  parsePhoneNumberFromString,
-  validatePhoneNumberLength,
+  isSupportedCountry as isSupportedCountryIn,
+  parsePhoneNumberFromString as parseIn,
+  validatePhoneNumberLength as validateLengthIn,
   type CountryCode,
-} from "libphonenumber-js/min";
+  type MetadataJson,
+} from "libphonenumber-js/core";
+import phoneMetadata from "./phone-metadata.json";
 import { hmacSha256Hex } from "./crypto";
 
 // Business-scoped user ids (`user.…`, or a country prefix such as `US.…`), sent by WhatsApp
 // instead of a number for users who adopted usernames.
+// libphonenumber-js's "min" metadata without formats (see scripts/phone-metadata.mjs): reading and checking a
+// number needs every country's numbering plan, never how the number is written out.
+const metadata = phoneMetadata as unknown as MetadataJson;
+const isSupportedCountry = (country: string) => isSupportedCountryIn(country as CountryCode, metadata);
+const parsePhoneNumberFromString = (text: string, country?: CountryCode) =>
+  country ? parseIn(text, country, metadata) : parseIn(text, metadata);
+const validatePhoneNumberLength = (text: string) => validateLengthIn(text, metadata);
+
 const BSUID = /^(?:user|[A-Z]{2})\.[A-Za-z0-9._:-]{1,200}$/;
 // A number written the national way: with its trunk prefix (`0151 …`; `00` is the international
 // prefix) or with its area code in brackets (`(650) 555-1234`).

@@ -1,12 +1,14 @@
-import currencyCodes from "currency-codes";
+import currencyDigits from "./currency-digits.json";
+
+const DIGITS: Record<string, number> = currencyDigits;
 
 /**
  * Minor units of an ISO 4217 currency (2 for EUR, 0 for JPY, 3 for BHD), or null if it is not one.
- * From the ISO list itself: Intl's CLDR data gives cash digits instead (0 for HUF, which has 2).
+ * From the ISO list itself (currency-codes, cut to codes and digits by scripts/reference-data.mjs): Intl's
+ * CLDR data gives cash digits instead (0 for HUF, which has 2).
  */
 export function currencyExponent(currency: string): number | null {
-  const entry = /^[A-Z]{3}$/.test(currency) ? currencyCodes.code(currency) : undefined;
-  return entry && Number.isInteger(entry.digits) ? entry.digits : null;
+  return /^[A-Z]{3}$/.test(currency) && Object.hasOwn(DIGITS, currency) ? DIGITS[currency] : null;
 }
 
 export type MoneyCheck = { ok: true; value: number; minor: number } | { ok: false; reason: string };

@@ -147,4 +147,22 @@ describe("GET /api/v1/openapi.json", () => {
       ].sort(),
     );
   });
+
+  it("writes each schema as it validates: optional and defaulted parameters, nullable fields, formats", async () => {
+    const { body } = await callJson("/api/v1/openapi.json");
+    const list = body.paths["/api/v1/links"].get.parameters as Json[];
+    expect(list.find((p) => p.name === "limit")).toEqual(
+      expect.objectContaining({ in: "query", required: false, schema: expect.objectContaining({ default: 50 }) }),
+    );
+    const link = body.paths["/api/v1/links/{code}"].get.parameters as Json[];
+    expect(link).toEqual([expect.objectContaining({ name: "code", in: "path", required: true })]);
+    const { properties, required } = body.components.schemas.Link;
+    expect(properties.campaignId.type).toEqual(["string", "null"]);
+    expect(properties.utm.anyOf).toEqual([{ $ref: "#/components/schemas/Utm" }, { type: "null" }]);
+    expect(properties.createdAt).toEqual(expect.objectContaining({ type: "string", format: "date-time" }));
+    expect(properties.createdAt.pattern).toBeUndefined();
+    expect(properties.clicks).toEqual({ type: "integer", description: "Human clicks" });
+    expect(required).toEqual(expect.arrayContaining(["id", "code", "url", "clicks"]));
+    expect(body.components.schemas.CreateLink.additionalProperties).toBe(false);
+  });
 });

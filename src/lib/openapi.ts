@@ -79,7 +79,10 @@ function describedAs(schema: AnySchema): string | undefined {
 
 const isSchema = (value: unknown): value is AnySchema => typeof value === "object" && value !== null && "_zod" in value;
 
-/** `a | null` of one simple type reads best as `type: [a, "null"]`, as OpenAPI 3.1 tools expect. */
+/**
+ * The document as people and tools read it: `a | null` of one simple type as `type: [a, "null"]`, as OpenAPI
+ * 3.1 tools expect, and without the keywords that only repeat a format.
+ */
 function tidy(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(tidy);
   if (typeof node !== "object" || node === null) return node;
@@ -87,6 +90,12 @@ function tidy(node: unknown): unknown {
   for (const [key, value] of Object.entries(node)) {
     if (key === "$schema" || key === "$id") continue;
     out[key] = tidy(value);
+  }
+  // zod writes out what `format` and `type` already say: the date-time regex, the safe integer range.
+  if (out.format === "date-time") delete out.pattern;
+  if (out.type === "integer") {
+    if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum;
+    if (out.minimum === Number.MIN_SAFE_INTEGER) delete out.minimum;
   }
   const anyOf = out.anyOf as JsonSchema[] | undefined;
   if (anyOf?.length === 2) {

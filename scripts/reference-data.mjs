@@ -3,8 +3,8 @@
 //   src/lib/currency-digits.json   each ISO 4217 currency's minor units, from currency-codes
 //   npm run reference-data              writes them from the installed packages
 //   npm run reference-data -- --check   fails when they are not what the installed versions make
-import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { writeGenerated } from "./generated-file.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -39,22 +39,9 @@ const files = {
   "src/lib/currency-digits.json": currencyDigits(),
 };
 
-let stale = false;
 for (const [path, data] of Object.entries(files)) {
-  const text = `${JSON.stringify(data)}\n`;
-  const target = new URL(`../${path}`, import.meta.url);
-  if (process.argv.includes("--check")) {
-    let current = "";
-    try {
-      current = readFileSync(target, "utf8");
-    } catch {}
-    if (current !== text) {
-      console.error(`${path} is not what the installed packages make; run \`npm run reference-data\`.`);
-      stale = true;
-    }
-  } else {
-    writeFileSync(target, text);
-    console.log(`${path}: ${text.length} bytes`);
-  }
+  writeGenerated(path, `${JSON.stringify(data)}\n`, {
+    from: "the installed libphonenumber-js and currency-codes",
+    command: "npm run reference-data",
+  });
 }
-if (stale) process.exit(1);

@@ -1,11 +1,11 @@
 // Writes src/db/schema.sql: the database as the migrations leave it (tables, indexes, views and
 // triggers), so that nobody has to replay every migration in their head to know what a table or a
 // trigger is today. `--check` fails when the committed dump differs from the migrations.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { checking, writeGenerated } from "./generated-file.mjs";
 import { DatabaseSync } from "node:sqlite";
 
 const migrations = new URL("../migrations/", import.meta.url);
-const target = new URL("../src/db/schema.sql", import.meta.url);
 
 const db = new DatabaseSync(":memory:");
 const files = readdirSync(migrations)
@@ -30,19 +30,5 @@ const dump = [
   ...objects.map((object) => `${object.sql};\n`),
 ].join("\n");
 
-if (process.argv.includes("--check")) {
-  let committed = "";
-  try {
-    committed = readFileSync(target, "utf8");
-  } catch {
-    // a missing dump is out of date too
-  }
-  if (committed !== dump) {
-    console.error("src/db/schema.sql does not match migrations/: run `npm run db:dump` and commit it.");
-    process.exit(1);
-  }
-  console.log(`src/db/schema.sql matches migrations/ (${objects.length} objects).`);
-} else {
-  writeFileSync(target, dump);
-  console.log(`wrote src/db/schema.sql (${objects.length} objects from ${files.length} migrations)`);
-}
+writeGenerated("src/db/schema.sql", dump, { from: "the migrations in migrations/", command: "npm run db:dump" });
+if (checking && !process.exitCode) console.log(`src/db/schema.sql matches migrations/ (${objects.length} objects).`);

@@ -5,8 +5,7 @@
 // bare Worker (a one-line fetch handler) started the same way with the same bindings in the same run:
 // the median of several cold starts each, alternating, in wall time and in workerd's CPU time (the steadier
 // figure on a busy machine, where other work stretches the wall time). Run: npm run bench:bundle (under a minute).
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { gzipSync } from "node:zlib";
+import { mkdtemp, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +14,7 @@ import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_readConfig as readConfig } from "wrangler";
 import { atExit, removeAtExit, ROOT, runBench, runWrangler } from "./harness.mjs";
 import { workerdCpuSeconds } from "./cpu.mjs";
-import { bindings, bundleManifest, makeSecrets, staticAssets } from "./server.mjs";
+import { bindings, bundleManifest, makeSecrets } from "./server.mjs";
 
 const CONFIG = path.join(ROOT, "wrangler.toml");
 const WRANGLER_SCRATCH = path.join(ROOT, ".wrangler");
@@ -64,21 +63,6 @@ async function coldStart(worker, route, tmpDir) {
   }
 }
 
-/** Raw and gzipped KiB of the static files (`[assets]`), which are served beside the bundle, not in it. */
-async function staticAssetSizes(config) {
-  if (!config.assets) return { rawKB: 0, gzipKB: 0, files: 0 };
-  const dir = path.resolve(path.dirname(CONFIG), config.assets.directory);
-  const names = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
-  let raw = 0;
-  let gzip = 0;
-  for (const entry of names) {
-    const contents = await readFile(path.join(entry.parentPath, entry.name));
-    raw += contents.length;
-    gzip += gzipSync(contents).length;
-  }
-  return { rawKB: raw / 1024, gzipKB: gzip / 1024, files: names.length };
-}
-
 const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
 const medianOf = (starts, key) => (starts[0][key] === null ? null : median(starts.map((start) => start[key])));
 
@@ -98,12 +82,9 @@ export async function measureBundle({ coldStarts = COLD_STARTS } = {}) {
     compatibilityFlags: config.compatibility_flags,
     env: bindings(config, makeSecrets(config.secrets?.required ?? [])),
   };
-  const assets = staticAssets(config);
   const app = {
     name: "chatfunnel",
     ...common,
-    env: { ...common.env, ...assets.env },
-    ...assets.options,
     manifest: await bundleManifest(bundleDir, config.rules, mainModule),
   };
   const bare = {
@@ -126,7 +107,6 @@ export async function measureBundle({ coldStarts = COLD_STARTS } = {}) {
   return {
     gzipKB,
     rawKB,
-    staticAssets: await staticAssetSizes(config),
     startupMs: medianOf(appStarts, "ms"),
     bareStartupMs: medianOf(bareStarts, "ms"),
     startupCpuMs: medianOf(appStarts, "cpuMs"),
@@ -148,10 +128,6 @@ async function main() {
   console.log("chatfunnel bundle and start-up");
   console.log(
     `bundle: ${result.rawKB.toFixed(1)} KiB, ${result.gzipKB.toFixed(1)} KiB gzipped (wrangler deploy --dry-run; target ≤ ${TARGET_GZIP_KB} KiB gzipped: ${result.gzipKB <= TARGET_GZIP_KB ? "met" : "not met"})`,
-  );
-  const files = result.staticAssets;
-  console.log(
-    `static files (Workers Static Assets, served beside the bundle): ${files.files}, ${files.rawKB.toFixed(1)} KiB, ${files.gzipKB.toFixed(1)} KiB gzipped`,
   );
   console.log(
     `start-up, from starting workerd through Miniflare to the first answer (Worker: GET ${FIRST_REQUEST}), ${COLD_STARTS} cold starts each; load average ${loadAtStart} at start, ${loadAverage()} at end`,

@@ -38,9 +38,6 @@ export function renderTable(figures) {
     ["bare 302 through the same server, ms", ms(reports.bareMedianMs), ""],
     ["bytes on disk per message", whole(storage?.bytesPerMessage), ""],
     ["bundle, KB gzipped", fixed(1)(bundle.gzipKB), "≤ 150"],
-    ...(bundle.staticAssets
-      ? [["static files beside the bundle, KB gzipped", fixed(1)(bundle.staticAssets.gzipKB), ""]]
-      : []),
     ["start-up to first answer / bare Worker, ms", `${ms(bundle.startupMs)} / ${ms(bundle.bareStartupMs)}`, ""],
   ];
   const sizes = datasets?.kept?.map((n) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`)) ?? [];

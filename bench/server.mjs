@@ -63,21 +63,6 @@ export function bindings(config, secrets) {
   return env;
 }
 
-/**
- * The Worker's static files (`[assets]`: the site snippet, the dashboard's script and style sheet, the OpenAPI
- * document) as Miniflare serves them: `options` to spread into a worker's config, and its binding in `env`.
- */
-export function staticAssets(config) {
-  if (!config.assets) return { options: {}, env: {} };
-  const { directory, binding, run_worker_first: runWorkerFirst } = config.assets;
-  return {
-    options: {
-      assets: { directory: path.resolve(path.dirname(CONFIG), directory), hasUserWorker: true, runWorkerFirst },
-    },
-    env: binding ? { [binding]: { type: "assets" } } : {},
-  };
-}
-
 /** The queue consumers. Crons are left out: the bench never waits for one, and one firing would skew it. */
 function queueTriggers(config) {
   if (process.env.BENCH_NO_CONSUMER) return [];
@@ -151,8 +136,7 @@ export async function serveBenchWorker({ name, tempDir, secrets: given }) {
           compatibilityDate: config.compatibility_date,
           compatibilityFlags: config.compatibility_flags,
           manifest: await bundleManifest(bundleDir, config.rules),
-          env: { ...bindings(config, secrets), ...staticAssets(config).env },
-          ...staticAssets(config).options,
+          env: bindings(config, secrets),
           triggers: queueTriggers(config),
         },
       },

@@ -1,4 +1,4 @@
-import { DASHBOARD_SCRIPT, DASHBOARD_STYLES, versionedUrl } from "../static-files";
+import { DASHBOARD_SCRIPT, DASHBOARD_STYLES, versionedUrl } from "./assets";
 
 /** One view of the dashboard: its heading, and where the script draws it and puts its CSV downloads. */
 function view(id: string, title: string, wide = false): string {
@@ -12,11 +12,8 @@ function view(id: string, title: string, wide = false): string {
  * The page holds no data: the script fills it from the public API with the key the user signs in with, and
  * writes every value as text. Only the asset URLs vary, so the page is the same for everyone.
  */
-export async function dashboardPage(assets: Fetcher): Promise<string> {
-  const [script, styles] = await Promise.all([
-    versionedUrl(assets, DASHBOARD_SCRIPT),
-    versionedUrl(assets, DASHBOARD_STYLES),
-  ]);
+export async function dashboardPage(): Promise<string> {
+  const [script, styles] = await Promise.all([versionedUrl(DASHBOARD_SCRIPT), versionedUrl(DASHBOARD_STYLES)]);
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
 import * as z from "zod/mini";
 import { ApiError, type ErrorIssue } from "../errors";
-import type { RouteDoc } from "../lib/openapi";
+import { openApiDocument, type DocumentInfo, type RouteDoc } from "../lib/openapi";
 import type { AppEnv } from "../types";
 
 type AnySchema = z.ZodMiniType;
@@ -109,7 +109,7 @@ function validators(route: RouteConfig): MiddlewareHandler[] {
 
 /**
  * A Hono router whose routes are declared with the schemas that validate them; those declarations, and the
- * ones of routes mounted under it, make its OpenAPI document (`documented`, see src/lib/openapi.ts).
+ * ones of routes mounted under it, make its OpenAPI document.
  */
 export class ApiRouter<E extends Env = AppEnv> extends Hono<E> {
   readonly documented: RouteDoc[] = [];
@@ -137,6 +137,12 @@ export class ApiRouter<E extends Env = AppEnv> extends Hono<E> {
       }
     }
     return this;
+  }
+
+  /** Serves the document at `path`, generated once per isolate. */
+  doc(path: string, info: DocumentInfo) {
+    let document: unknown;
+    this.get(path, (c) => c.json((document ??= openApiDocument(this.documented, info))));
   }
 }
 

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { DASHBOARD_SCRIPT, DASHBOARD_STYLES, readStatic, type StaticFile } from "../static-files";
+import { assetVersion, DASHBOARD_SCRIPT, DASHBOARD_STYLES, type DashboardAsset } from "../dashboard/assets";
 import { dashboardPage } from "../dashboard/page";
 import { matchesEtag } from "../lib/etag";
 import type { AppEnv } from "../types";
@@ -30,16 +30,11 @@ dashboardRoutes.use(async function secureDashboard(c, next) {
 });
 
 // Revalidated on every visit, so a new version of the assets it names is picked up at once.
-dashboardRoutes.get("/", async (c) => c.html(await dashboardPage(c.env.ASSETS), 200, { "Cache-Control": "no-cache" }));
+dashboardRoutes.get("/", async (c) => c.html(await dashboardPage(), 200, { "Cache-Control": "no-cache" }));
 
 /** The page names each asset with its version: that URL may be kept for a year, any other only briefly. */
-async function serveAsset(
-  assets: Fetcher,
-  asset: StaticFile,
-  ifNoneMatch: string | undefined,
-  askedVersion: string | undefined,
-) {
-  const { body, etag } = await readStatic(assets, asset);
+async function serveAsset(asset: DashboardAsset, ifNoneMatch: string | undefined, askedVersion: string | undefined) {
+  const etag = await assetVersion(asset);
   const current = askedVersion === etag.slice(1, -1);
   const headers = {
     "Content-Type": asset.type,
@@ -47,11 +42,11 @@ async function serveAsset(
     ETag: etag,
   };
   if (matchesEtag(ifNoneMatch, etag)) return new Response(null, { status: 304, headers });
-  return new Response(body, { status: 200, headers });
+  return new Response(asset.body, { status: 200, headers });
 }
 
 for (const asset of [DASHBOARD_SCRIPT, DASHBOARD_STYLES]) {
   dashboardRoutes.get(asset.path.slice("/dashboard".length), (c) =>
-    serveAsset(c.env.ASSETS, asset, c.req.header("if-none-match"), c.req.query("v")),
+    serveAsset(asset, c.req.header("if-none-match"), c.req.query("v")),
   );
 }

@@ -3,10 +3,10 @@ import { readWorkspaceSettingsByPublishableKey } from "../db/workspace-settings"
 import { ApiError, type ErrorCode, type ErrorIssue } from "../errors";
 import { rateLimited, visitorKey, withinLimit } from "../middleware/rate-limit";
 import { toIssues } from "../middleware/validation";
-import { matchesEtag } from "../lib/etag";
+import { matchesEtag, textVersion } from "../lib/etag";
 import { recordSiteConversion } from "../events/write";
 import { BeaconBody, PixelQuery } from "../schemas/tracker";
-import { readStatic, SITE_SNIPPET } from "../static-files";
+import { SNIPPET_SOURCE } from "../tracker/snippet";
 import type { AppEnv } from "../types";
 import { loggableError } from "../lib/loggable-error";
 
@@ -18,16 +18,22 @@ const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAAB
   ch.charCodeAt(0),
 );
 
+let snippetEtag: Promise<string> | null = null;
+function snippetVersion(): Promise<string> {
+  snippetEtag ??= textVersion(SNIPPET_SOURCE);
+  return snippetEtag;
+}
+
 // Long-lived in caches; the ETag is the snippet's version, so a changed snippet is fetched again.
 trackerRoutes.get("/s.js", async (c) => {
-  const { body, etag } = await readStatic(c.env.ASSETS, SITE_SNIPPET);
+  const etag = await snippetVersion();
   const headers = {
-    "Content-Type": SITE_SNIPPET.type,
+    "Content-Type": "application/javascript; charset=utf-8",
     "Cache-Control": "public, max-age=86400, stale-while-revalidate=604800",
     ETag: etag,
   };
   if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
-  return c.body(body, 200, headers);
+  return c.body(SNIPPET_SOURCE, 200, headers);
 });
 
 function corsHeaders(origin: string): Record<string, string> {

@@ -16,6 +16,10 @@ export type SchemaDoc = {
 type AnySchema = z.ZodMiniType;
 type JsonSchema = Record<string, unknown>;
 
+const COMPONENTS = "#/components/schemas/";
+// Unnamed schemas pass through the conversion under these ids, then are written where they are used.
+const INLINE = "inline.";
+
 /** Named components, by schema. */
 const components = new Map<AnySchema, string>();
 const componentIds = new Set<string>();
@@ -116,15 +120,13 @@ export function openApiDocument(routes: readonly RouteDoc[], config: DocumentInf
   const inline = new Map<AnySchema, string>();
   const refer = (schema: AnySchema | JsonSchema): JsonSchema => {
     if (!isSchema(schema)) return schema;
-    const named = components.get(schema);
-    if (named !== undefined) return { $ref: `#/components/schemas/${named}` };
-    let id = inline.get(schema);
+    let id = components.get(schema) ?? inline.get(schema);
     if (id === undefined) {
-      id = `inline.${inline.size}`;
+      id = `${INLINE}${inline.size}`;
       inline.set(schema, id);
       registry.add(schema, { id });
     }
-    return { $inline: id };
+    return { $ref: `${COMPONENTS}${id}` };
   };
 
   const objectShape = (schema: AnySchema | undefined) =>
@@ -187,26 +189,22 @@ export function openApiDocument(routes: readonly RouteDoc[], config: DocumentInf
   const { schemas } = z.toJSONSchema(registry, {
     io: "input",
     unrepresentable: "any",
-    uri: (id) => `#/components/schemas/${id}`,
+    uri: (id) => `${COMPONENTS}${id}`,
   });
   const converted = tidy(schemas) as Record<string, JsonSchema>;
-  // Schemas without a name are written where they are used, as a hand-written document would have them.
+  // Unnamed schemas are written where they are used, as a hand-written document would have them.
   const expand = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(expand);
     if (typeof node !== "object" || node === null) return node;
-    const record = node as JsonSchema;
-    const ref = (record.$inline ?? record.$ref) as string | undefined;
-    const inlineId = ref?.startsWith("inline.")
-      ? ref
-      : ref?.startsWith("#/components/schemas/inline.")
-        ? ref.slice(21)
-        : undefined;
-    if (inlineId !== undefined) return expand(converted[inlineId]);
-    return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, expand(value)]));
+    const ref = (node as JsonSchema).$ref;
+    if (typeof ref === "string" && ref.startsWith(`${COMPONENTS}${INLINE}`)) {
+      return expand(converted[ref.slice(COMPONENTS.length)]);
+    }
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, expand(value)]));
   };
   const named = Object.fromEntries(
     Object.entries(converted)
-      .filter(([id]) => !id.startsWith("inline."))
+      .filter(([id]) => !id.startsWith(INLINE))
       .map(([id, schema]) => [id, expand(schema)]),
   );
   return {

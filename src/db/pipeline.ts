@@ -41,6 +41,7 @@ const addMessages = (why: number, select: string) =>
    ON CONFLICT (message_rowid) DO UPDATE SET why = why | excluded.why`;
 const hasWhy = (...reasons: number[]) =>
   `rowid IN (SELECT message_rowid FROM pipeline_messages WHERE why & ${reasons.reduce((a, b) => a | b, 0)})`;
+const inSlice = "rowid IN (SELECT message_rowid FROM pipeline_messages)";
 
 // Messages reached by the slice: changed ones, those a new click or conversion belongs to (it carries
 // the message's id, or came through the recipient's own link), and those a new reply names.
@@ -76,8 +77,9 @@ const reachedMessages = [
 ];
 
 // The first human click that belongs to the message, from the raw clicks. A message that is new, or
-// linked to another link or contact since it was last applied, takes it as it is; any other keeps
-// the earlier of its own and it, so that clicks deleted after their retention period still count.
+// linked to another link or contact since it was last applied, takes it as it is, whatever brought it
+// into the slice (a click of the new link may be applied before the change that linked it); any other
+// keeps the earlier of its own and it, so that clicks deleted after their retention period still count.
 const FIRST_CLICK = `SELECT occurred_at AS at, device FROM (
     SELECT occurred_at, COALESCE(device_type, '') AS device FROM clicks
     WHERE workspace_id = messages.workspace_id AND message_id = messages.id AND kind = 'click'
@@ -91,7 +93,7 @@ const APPLIED_AS_NOW = `EXISTS (SELECT 1 FROM message_rollup_applied a
     AND a.link_code IS messages.link_code AND a.contact_hash IS messages.contact_hash)`;
 const GATHER_SQL = [
   `UPDATE messages SET (clicked_at, device) = (${FIRST_CLICK})
-   WHERE ${hasWhy(WHY.changed)} AND NOT ${APPLIED_AS_NOW}`,
+   WHERE ${inSlice} AND NOT ${APPLIED_AS_NOW}`,
   `UPDATE messages SET (clicked_at, device) = (
      SELECT CASE WHEN r.at IS NULL OR r.at > messages.clicked_at THEN messages.clicked_at ELSE r.at END,
        CASE WHEN r.at IS NULL OR r.at > messages.clicked_at THEN messages.device
@@ -109,7 +111,7 @@ const GATHER_SQL = [
       SELECT v.id, v.occurred_at, v.value, v.currency FROM links l JOIN conversions v ON v.link_id = l.id
       WHERE l.code = messages.link_code AND l.workspace_id = messages.workspace_id
         AND l.contact_hash = messages.contact_hash))
-   WHERE ${hasWhy(WHY.converted)} OR (${hasWhy(WHY.changed)} AND NOT ${APPLIED_AS_NOW})`,
+   WHERE ${hasWhy(WHY.converted)} OR (${inSlice} AND NOT ${APPLIED_AS_NOW})`,
 ];
 
 // Contacts whose messages appeared, moved in time or changed contact, and those that wrote to us.
@@ -191,6 +193,19 @@ const INBOUND_SQL = {
   WHERE rowid IN (SELECT inbound_rowid FROM pipeline_inbound)`,
   counted: `UPDATE inbound_messages SET counted = 1 WHERE rowid IN (SELECT inbound_rowid FROM pipeline_inbound) AND counted = 0`,
 };
+
+// Messages brought in only by their contact whose facts changed in more than their replies leave the
+// slice once replies are placed: that change is still in the outbox, and this slice did not place them
+// by it (their place among the contact's messages, what they gather). Applied now, they would be
+// recorded as placed where they are not; the slice that applies the change applies them.
+const sameFacts = (except: string | null = null) =>
+  `a.message_id IS NOT NULL AND ${MESSAGE_FACTS.filter((f) => f.name !== except)
+    .map((f) => `a.${f.name} IS ${f.expr}`)
+    .join(" AND ")}`;
+const SETTLED_MESSAGES_SQL = `DELETE FROM pipeline_messages WHERE message_rowid IN (
+  SELECT p.message_rowid FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
+  LEFT JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
+  WHERE p.why = ${WHY.contactMoved} AND NOT (${sameFacts("replied_at")}))`;
 
 const inboundRows = (w: number, where: string) =>
   `(SELECT ${w} AS w, i.* FROM pipeline_inbound p CROSS JOIN inbound_messages i ON i.rowid = p.inbound_rowid WHERE ${where}) AS f`;
@@ -324,6 +339,7 @@ export const APPLY_SQL: readonly string[] = [
   ...PLACE_MESSAGES_SQL,
   CONTACT_MESSAGES_SQL,
   PLACE_REPLIES_SQL,
+  SETTLED_MESSAGES_SQL,
   ...INBOUND_SQL.select,
   ...addToRollupsSql("inbound", inboundRows(-1, "i.counted = 1")),
   INBOUND_SQL.answer,

@@ -194,10 +194,14 @@ const INBOUND_SQL = {
   counted: `UPDATE inbound_messages SET counted = 1 WHERE rowid IN (SELECT inbound_rowid FROM pipeline_inbound) AND counted = 0`,
 };
 
-// Messages brought in only by their contact whose facts changed in more than their replies leave the
-// slice once replies are placed: that change is still in the outbox, and this slice did not place them
-// by it (their place among the contact's messages, what they gather). Applied now, they would be
-// recorded as placed where they are not; the slice that applies the change applies them.
+// Messages that leave the slice once replies are placed:
+// - those whose facts are as last applied: every later statement works from the difference between the
+//   applied facts and the facts now, so nothing would change for them. Most messages of a moved contact
+//   are such: their replies stayed where they were;
+// - those brought in only by their contact whose facts changed in more than their replies: that change
+//   is still in the outbox, and this slice did not place them by it (their place among the contact's
+//   messages, what they gather). Applied now, they would be recorded as placed where they are not; the
+//   slice that applies the change applies them.
 const sameFacts = (except: string | null = null) =>
   `a.message_id IS NOT NULL AND ${MESSAGE_FACTS.filter((f) => f.name !== except)
     .map((f) => `a.${f.name} IS ${f.expr}`)
@@ -205,7 +209,7 @@ const sameFacts = (except: string | null = null) =>
 const SETTLED_MESSAGES_SQL = `DELETE FROM pipeline_messages WHERE message_rowid IN (
   SELECT p.message_rowid FROM pipeline_messages p CROSS JOIN messages m ON m.rowid = p.message_rowid
   LEFT JOIN message_rollup_applied a ON a.workspace_id = m.workspace_id AND a.message_id = m.id
-  WHERE p.why = ${WHY.contactMoved} AND NOT (${sameFacts("replied_at")}))`;
+  WHERE (${sameFacts()}) OR (p.why = ${WHY.contactMoved} AND NOT (${sameFacts("replied_at")})))`;
 
 const inboundRows = (w: number, where: string) =>
   `(SELECT ${w} AS w, i.* FROM pipeline_inbound p CROSS JOIN inbound_messages i ON i.rowid = p.inbound_rowid WHERE ${where}) AS f`;

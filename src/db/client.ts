@@ -1,5 +1,4 @@
 import { drizzle } from "drizzle-orm/d1";
-import * as schema from "./schema";
 
 /**
  * What the D1 binding and a session opened on it (`withSession`) both offer: statements and batches.
@@ -8,7 +7,7 @@ import * as schema from "./schema";
 export type D1Handle = Pick<D1Database, "prepare" | "batch">;
 
 export function createDb(d1: D1Handle) {
-  return drizzle(asDrizzleClient(d1), { schema });
+  return drizzle(asDrizzleClient(d1));
 }
 
 /**

@@ -1,5 +1,5 @@
 // The reports bench's datasets, kept between runs. Seeding 1M messages and applying them through the
-// rollups' consumer takes about 40 minutes on a 2-core machine; measuring them takes a few. A kept
+// rollups' consumer takes about 22 minutes on a 2-core machine; measuring them takes a few. A kept
 // dataset is the local D1 of one size, as the seeding left it, and what a run needs to serve it again:
 // the bench's secrets (random, made for the bench), its workspace, keys and data window, and how long the
 // seeding took. A dataset is used again only by a run of the same code (a hash of everything that decides

@@ -74,8 +74,8 @@ export async function storeWhatsAppEvents(env: Env, events: WhatsAppEvents): Pro
 }
 
 /**
- * Records a conversion from the site's beacon or pixel (after the answer, which never waits for it);
- * if D1 fails it goes to the events queue, which retries it.
+ * Records a conversion from the site's beacon (before its 202) or pixel (after its GIF, which never waits
+ * for it); if D1 fails it goes to the events queue, which retries it.
  */
 export async function recordSiteConversion(
   env: Env,

@@ -3,6 +3,7 @@ import { expect } from "vitest";
 import type { ClickRecord } from "../src/db/clicks";
 import { drainOutbox } from "../src/events/pipeline";
 import worker from "../src/index";
+import type { Random } from "./random";
 
 export const ORIGIN = "https://cf.test";
 
@@ -133,4 +134,13 @@ export function withoutAsOf(body: Json): Json {
 export async function applied(): Promise<D1Database> {
   await drainOutbox(env.DB);
   return env.DB;
+}
+
+/**
+ * Now and then (three writes in ten) applies one slice of a few outbox entries, as the consumer does under
+ * live traffic while a history is still being written: a message's facts, its replies and its contact's
+ * other messages then change across slices.
+ */
+export async function applySomeOfOutbox(random: Random): Promise<void> {
+  if (random.chance(0.3)) await drainOutbox(env.DB, { slices: 1, size: 1 + random.int(6) });
 }

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertClicks, type ClickRecord } from "../src/db/clicks";
-import { drainOutbox } from "../src/events/pipeline";
 import {
+  applySomeOfOutbox,
   callJson,
   callWorker,
   createApiKey,
@@ -308,8 +308,7 @@ async function writeRandomClicks(random: Random, workspaceId: string, links: Lin
   while (writes.length > 0) {
     const batch = writes.splice(0, 1 + random.int(12));
     await insertClicks(env.DB, batch);
-    // The consumer applies what has arrived so far, a few entries at a time, as under live traffic.
-    if (random.chance(0.3)) await drainOutbox(env.DB, { slices: 1, size: 1 + random.int(6) });
+    await applySomeOfOutbox(random);
     for (const click of [...batch].sort((a, b) => a.occurredAt - b.occurredAt)) {
       if (stored.has(click.id)) continue;
       const repeated = [...stored.values()].some(

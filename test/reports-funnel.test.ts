@@ -1,9 +1,16 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertClicks } from "../src/db/clicks";
-import { drainOutbox } from "../src/events/pipeline";
 import { hashContact } from "../src/lib/contact";
-import { callJson, clickRecord, createCampaign, createLink, createWorkspace, type Json } from "./helpers";
+import {
+  applySomeOfOutbox,
+  callJson,
+  clickRecord,
+  createCampaign,
+  createLink,
+  createWorkspace,
+  type Json,
+} from "./helpers";
 import { expectedVariants, expectVariants } from "./ab-model";
 import {
   DAY,
@@ -181,9 +188,7 @@ async function writeHistory(seed: number, size: number) {
       done.add(task.ref!);
       for (const w of waiting.filter((w) => w.ref === task.ref)) await w.run();
     }
-    // The consumer applies what has arrived so far, in slices of a few entries: a message's facts, its
-    // replies and its contact's other messages then change across slices, as they do under live traffic.
-    if (random.chance(0.3)) await drainOutbox(env.DB, { slices: 1, size: 1 + random.int(6) });
+    await applySomeOfOutbox(random);
   }
   const linkContact = new Map([...links].map(([code, l]) => [code, l.contact]));
   return { key, history: h, model: modelMessages(h, linkContact), campaigns };

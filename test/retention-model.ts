@@ -1,10 +1,9 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { insertClicks } from "../src/db/clicks";
-import { drainOutbox } from "../src/events/pipeline";
 import type { ClickKind } from "../src/db/schema";
 import { hashContact } from "../src/lib/contact";
-import { callJson, withoutAsOf } from "./helpers";
+import { applySomeOfOutbox, callJson, withoutAsOf } from "./helpers";
 import type { Random } from "./random";
 
 /**
@@ -225,8 +224,7 @@ export async function writeRandomHistory(
   const { sim, writes } = randomHistory(r, workspaceId, key, campaigns);
   for (const write of writes) {
     await write();
-    // The consumer applies what has arrived so far, a few entries at a time, as under live traffic.
-    if (r.chance(0.3)) await drainOutbox(env.DB, { slices: 1, size: 1 + r.int(6) });
+    await applySomeOfOutbox(r);
   }
   return sim;
 }

@@ -13,7 +13,8 @@ import type { D1Handle } from "./client";
  *    revenue, computed again from the raw clicks and conversions for every message they reach;
  * 3. replies: for every contact whose messages moved in time (message_contacts keeps each contact's
  *    messages in order, as applied), each reply is placed on the message it answers, and each
- *    inbound message on the message that answered it;
+ *    inbound message on the message that answered it; messages whose facts are then as last applied
+ *    leave the slice;
  * 4. the rollups: for messages, the difference between the facts last applied (kept per message in
  *    message_rollup_applied) and the facts now; for inbound messages, the same with the stored row;
  *    clicks, conversions and contact events are added once, from their own entries;
